@@ -1,0 +1,1 @@
+"""Input pipelines and the preprocessing shared by training and serving."""

@@ -1,0 +1,144 @@
+"""tf.data pipelines: (source image, source label, target image) triplets and eval pairs."""
+
+import gin
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+from gta_keras.data import builders  # pylint: disable=unused-import
+from gta_keras.data import datasets_info
+from gta_keras.data import preprocessing
+
+
+class DatasetUnavailableError(RuntimeError):
+    """A dataset is not prepared and cannot be prepared here (e.g. manual download)."""
+
+
+def load_split(name, split, data_dir=None, manual_dir=None, shuffle_files=False,
+               seed=None):
+    """Prepares (if needed) and loads one split of a TFDS dataset as (image, label) pairs.
+
+    Args:
+      name: TFDS name, e.g. "procedural_streets/synthetic" or "gta5".
+      split: split name, e.g. "train".
+      data_dir: TFDS data dir; None for TFDS's default (~/tensorflow_datasets).
+      manual_dir: folder holding manually downloaded archives, for datasets that need them.
+      shuffle_files: whether to shuffle the record files (training).
+      seed: seed of the file shuffling.
+
+    Returns:
+      A `tf.data.Dataset` of (image uint8 [H, W, 3], label uint8 [H, W, 1]) in the
+      dataset's label space (Cityscapes trainIds, 255 void, for all but CamVid).
+
+    Raises:
+      DatasetUnavailableError: with what is missing and where to get it.
+    """
+    try:
+        builder = tfds.builder(name, data_dir=data_dir)
+        builder.download_and_prepare(
+            download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))
+    except tfds.core.registered.DatasetNotFoundError as error:
+        raise DatasetUnavailableError(
+            f"TFDS does not know the dataset {name!r}: {error}") from error
+    except AssertionError as error:
+        # TFDS raises AssertionError when a manual download is missing; its text carries
+        # the builder's MANUAL_DOWNLOAD_INSTRUCTIONS.
+        raise DatasetUnavailableError(
+            f"Dataset {name!r} is not prepared and needs a manual download. "
+            f"Put the files in --manual_dir (now {manual_dir!r}).\n{error}") from error
+    read_config = tfds.ReadConfig(shuffle_seed=seed)
+    dataset = builder.as_dataset(split=split, shuffle_files=shuffle_files,
+                                 read_config=read_config)
+    return dataset.map(datasets_info.standardizer(name),
+                       num_parallel_calls=tf.data.AUTOTUNE)
+
+
+@gin.configurable(denylist=["seed", "data_dir", "manual_dir"])
+def make_train_dataset(source=gin.REQUIRED, target=gin.REQUIRED, image_size=(320, 640),
+                       batch_size=1, seed=0, min_crop_fraction=0.5,
+                       source_split="train", target_split="train", shuffle_buffer=1000,
+                       data_dir=None, manual_dir=None, load_fn=load_split):
+    """Infinite, shuffled batches of (x_s, y_s, x_t) for `DomainAdaptationModel.fit`.
+
+    Both domains get the same random crop (with the output's aspect ratio, at least
+    `min_crop_fraction` of the largest) and resize to `image_size`. Target labels are
+    dropped before anything else happens: the target is unlabelled.
+
+    Args:
+      source: TFDS name of the labelled source, e.g. "synthia_rand_cityscapes".
+      target: TFDS name of the unlabelled target, e.g. "cityscapes/semantic_segmentation".
+      image_size: (height, width) of the training crops; sides must divide by 32.
+      batch_size: triplets per batch; 1 in the paper.
+      seed: seed for shuffling and cropping; the same seed gives the same batches.
+      min_crop_fraction: smallest random crop as a fraction of the largest.
+      source_split: split of the source.
+      target_split: split of the target.
+      shuffle_buffer: examples in each shuffle buffer.
+      data_dir: TFDS data dir.
+      manual_dir: folder of manual downloads.
+      load_fn: `load_split`-like loader (tests inject their own).
+
+    Returns:
+      A `tf.data.Dataset` of (source_images float32 [B, H, W, 3] in [0, 255],
+      source_labels uint8 [B, H, W, 1], target_images float32 [B, H, W, 3]).
+    """
+    _check_size(image_size)
+    source_ds = load_fn(source, source_split, data_dir=data_dir, manual_dir=manual_dir,
+                        shuffle_files=True, seed=seed)
+    target_ds = load_fn(target, target_split, data_dir=data_dir, manual_dir=manual_dir,
+                        shuffle_files=True, seed=seed + 1)
+    target_ds = target_ds.map(lambda image, *unused_label: image)
+
+    def crop_source(index, example):
+        image, label = example
+        return preprocessing.random_crop_and_resize(
+            image, label, image_size, min_crop_fraction, _seed(seed, index))
+
+    def crop_target(index, image):
+        # Crops the image alone: a placeholder label keeps one crop function for both.
+        placeholder = tf.zeros_like(image[..., :1])
+        cropped, _ = preprocessing.random_crop_and_resize(
+            image, placeholder, image_size, min_crop_fraction,
+            _seed(seed + 1, index))
+        return cropped
+
+    source_ds = (source_ds.shuffle(shuffle_buffer, seed=seed).repeat().enumerate()
+                 .map(crop_source, num_parallel_calls=tf.data.AUTOTUNE))
+    target_ds = (target_ds.shuffle(shuffle_buffer, seed=seed + 1).repeat().enumerate()
+                 .map(crop_target, num_parallel_calls=tf.data.AUTOTUNE))
+    triplets = tf.data.Dataset.zip(source_ds, target_ds).map(
+        lambda source, target_image: (source[0], source[1], target_image))
+    return triplets.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+
+
+def make_eval_dataset(name, split, batch_size=1, data_dir=None, manual_dir=None,
+                      load_fn=load_split):
+    """(image, label) batches at the dataset's own size, in a fixed order.
+
+    Args:
+      name: TFDS name.
+      split: split name.
+      batch_size: images per batch; 1 unless all images share one size.
+      data_dir: TFDS data dir.
+      manual_dir: folder of manual downloads.
+      load_fn: `load_split`-like loader.
+
+    Returns:
+      A `tf.data.Dataset` of (images float32 [B, H, W, 3] in [0, 255], labels uint8
+      [B, H, W, 1]).
+    """
+    dataset = load_fn(name, split, data_dir=data_dir, manual_dir=manual_dir)
+    dataset = dataset.map(lambda image, label: (tf.cast(image, tf.float32), label))
+    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def _seed(seed, index):
+    """A per-example stateless seed: the same (seed, index) always crops the same way."""
+    return tf.stack([tf.constant(seed, tf.int64), tf.cast(index, tf.int64)])
+
+
+def _check_size(image_size):
+    height, width = image_size
+    if height % 32 or width % 32:
+        raise ValueError(
+            f"Training size {tuple(image_size)} must have sides divisible by 32 (F's output "
+            "stride); e.g. 320x640 or 512x1024.")

@@ -1,0 +1,244 @@
+"""Wires data, models, losses, evaluation and export into train / evaluate / export.
+
+Everything here is configured by gin; `main.py` only parses flags and calls `run`.
+"""
+
+import os
+
+from absl import logging
+import gin
+import keras
+
+from gta_keras import checkpoints
+from gta_keras import configurables
+from gta_keras import evaluation
+from gta_keras import export as export_lib
+from gta_keras import figures
+from gta_keras import protocols
+from gta_keras.data import pipeline
+from gta_keras.models import factory
+
+MODES = ("train", "evaluate", "export")
+LOG_DIR = "logs"
+EVAL_DIR = "eval"
+EXPORT_DIR = "export"
+FIGURE_DIR = "figures"
+OPERATIVE_CONFIG = "operative_config.gin"
+CHECKPOINT_SELECTION = "last"
+
+
+@gin.configurable(denylist=["model"])
+def compile_model(model, f_optimizer_fn=configurables.adam,
+                  g_optimizer_fn=configurables.adam, d_optimizer_fn=configurables.adam,
+                  bias_lr_multiplier=2.0, jit_compile=False):
+    """Compiles a `DomainAdaptationModel` with one optimizer per player.
+
+    Args:
+      model: the model.
+      f_optimizer_fn: makes F and C's optimizer (gin: `@f/adam`).
+      g_optimizer_fn: makes G's optimizer (gin: `@g/adam`).
+      d_optimizer_fn: makes D's optimizer (gin: `@d/adam`).
+      bias_lr_multiplier: F and C's biases learn this much faster (2 in the reference).
+      jit_compile: XLA for the train step. Explicit, because Keras' "auto" means off on CPU
+        and on on GPU, so the two would run different compilation paths.
+
+    Returns:
+      The model.
+    """
+    lsd = model.method == "lsd"
+    model.compile(f_optimizer_fn(), g_optimizer_fn() if lsd else None,
+                  d_optimizer_fn() if lsd else None,
+                  bias_lr_multiplier=bias_lr_multiplier, jit_compile=jit_compile)
+    return model
+
+
+@gin.configurable(denylist=["workdir", "data_dir", "manual_dir"])
+def train(workdir, steps=100000, steps_per_epoch=1000, seed=0, checkpoints_to_keep=3,
+          verbose=1, data_dir=None, manual_dir=None):
+    """Trains (or resumes training of) the model of `factory.build_model`.
+
+    A checkpoint is written at the end of every epoch; training resumes from the newest
+    one in `workdir/checkpoints`. Scalars go to `workdir/logs` for TensorBoard, the
+    operative gin config to `workdir/operative_config.gin`.
+
+    Args:
+      workdir: the run's folder.
+      steps: total training steps (iterations of the three updates).
+      steps_per_epoch: steps between checkpoints and log lines; must divide `steps`.
+      seed: seeds weight initialisation, dropout, data order and crops.
+      checkpoints_to_keep: checkpoints kept.
+      verbose: Keras progress bar (1) or one line per epoch (2) or silent (0).
+      data_dir: TFDS data dir.
+      manual_dir: folder of manual downloads.
+
+    Returns:
+      (model, checkpointer) after training.
+    """
+    if steps % steps_per_epoch:
+        raise ValueError(f"steps ({steps}) must be a multiple of steps_per_epoch "
+                         f"({steps_per_epoch}).")
+    keras.utils.set_random_seed(seed)
+    model = compile_model(factory.build_model())
+    checkpointer = checkpoints.Checkpointer(
+        model, checkpoints.checkpoint_directory(workdir), checkpoints_to_keep)
+    restored = checkpointer.restore_latest()
+    start = checkpointer.step
+    if restored:
+        logging.info("Resuming from %s at step %d.", restored, start)
+    if start < steps:
+        # A resumed run draws new crops instead of replaying those of the first epochs.
+        dataset = pipeline.make_train_dataset(data_dir=data_dir, manual_dir=manual_dir,
+                                              seed=seed + start)
+        callbacks = [
+            checkpoints.CheckpointCallback(checkpointer),
+            keras.callbacks.TensorBoard(os.path.join(workdir, LOG_DIR)),
+            keras.callbacks.TerminateOnNaN(),
+        ]
+        model.fit(dataset, epochs=steps // steps_per_epoch,
+                  initial_epoch=start // steps_per_epoch, steps_per_epoch=steps_per_epoch,
+                  callbacks=callbacks, verbose=verbose)
+    _write_operative_config(workdir)
+    return model, checkpointer
+
+
+@gin.configurable(denylist=["model", "checkpointer", "workdir", "data_dir", "manual_dir"])
+def evaluate(model, checkpointer, workdir, datasets=(), batch_size=1,
+             report_protocols=False, data_dir=None, manual_dir=None):
+    """Scores the segmenter on labelled splits with Keras `evaluate`.
+
+    Writes `workdir/eval/<dataset>_<split>.json` per split: per-class IoU, mIoU (over the
+    classes that occur in the split's labels), pixel accuracy, and, with
+    `report_protocols`, the 19/16/13-class Cityscapes mIoUs.
+
+    Args:
+      model: a compiled `DomainAdaptationModel` holding the weights to score.
+      checkpointer: its `Checkpointer` (for the step).
+      workdir: the run's folder.
+      datasets: "name:split" strings, e.g. "procedural_streets/realistic:validation".
+      batch_size: images per batch (1 unless the split's images share one size).
+      report_protocols: add mIoU19/16/13 (for Cityscapes targets).
+      data_dir: TFDS data dir.
+      manual_dir: folder of manual downloads.
+
+    Returns:
+      A dict "name:split" -> summary dict.
+    """
+    results = {}
+    for spec in datasets:
+        name, split = _parse_dataset_spec(spec)
+        dataset = pipeline.make_eval_dataset(name, split, batch_size, data_dir=data_dir,
+                                             manual_dir=manual_dir)
+        scores = model.evaluate(dataset, verbose=0, return_dict=True)
+        summary = evaluation.summarize(
+            model.confusion.matrix.numpy(), protocols.CITYSCAPES_CLASSES[:model.num_classes],
+            evaluation.CITYSCAPES_PROTOCOLS if report_protocols else None)
+        summary.update(
+            dataset=name, split=split, num_images=int(scores["num_images"]),
+            eval_size=list(model.eval_size) if model.eval_size else "label size",
+            checkpoint_step=checkpointer.step,
+            checkpoint_selection=CHECKPOINT_SELECTION, method=model.method)
+        path = os.path.join(workdir, EVAL_DIR, f"{_file_name(name)}_{split}.json")
+        evaluation.write_json(summary, path)
+        logging.info("Wrote %s", path)
+        print(f"\n{name} {split}: {summary['num_images']} images, "
+              f"checkpoint step {summary['checkpoint_step']}\n"
+              f"{evaluation.format_table(summary)}", flush=True)
+        results[spec] = summary
+    return results
+
+
+@gin.configurable(denylist=["model", "checkpointer", "workdir"])
+def export(model, checkpointer, workdir, serving_size=None):
+    """Exports F + C to `workdir/export/<step>/` for TensorFlow Serving.
+
+    Args:
+      model: the trained `DomainAdaptationModel`.
+      checkpointer: its `Checkpointer` (the step names the version).
+      workdir: the run's folder.
+      serving_size: (height, width) F + C run at; None for the input size rounded to 32.
+
+    Returns:
+      The export path.
+    """
+    path = export_lib.export_segmenter(model.embedder, model.classifier,
+                                       os.path.join(workdir, EXPORT_DIR),
+                                       max(checkpointer.step, 1), serving_size)
+    print(f"Exported the segmenter to {path}", flush=True)
+    return path
+
+
+@gin.configurable(denylist=["model", "workdir", "data_dir", "manual_dir"])
+def save_figure(model, workdir, datasets=(), num_images=3, data_dir=None,
+                manual_dir=None):
+    """Writes `workdir/figures/predictions.png`: one block of rows per "name:split".
+
+    Each row: input | prediction | ground truth | G's reconstruction.
+
+    Args:
+      model: the trained model.
+      workdir: the run's folder.
+      datasets: "name:split" strings; empty for no figure.
+      num_images: rows per dataset.
+      data_dir: TFDS data dir.
+      manual_dir: folder of manual downloads.
+
+    Returns:
+      The PNG path, or None.
+    """
+    if not datasets:
+        return None
+    blocks = []
+    for spec in datasets:
+        name, split = _parse_dataset_spec(spec)
+        dataset = pipeline.make_eval_dataset(name, split, num_images, data_dir=data_dir,
+                                             manual_dir=manual_dir)
+        images, labels = next(iter(dataset))
+        blocks.append(figures.prediction_rows(model, images, labels))
+    path = os.path.join(workdir, FIGURE_DIR, "predictions.png")
+    figures.save_grid(blocks, path)
+    print(f"Wrote {path}", flush=True)
+    return path
+
+
+def run(workdir, mode=None, data_dir=None, manual_dir=None):
+    """Runs one mode, or train, evaluate and export in turn when `mode` is None.
+
+    Args:
+      workdir: the run's folder; holds checkpoints, logs, eval, export, figures.
+      mode: "train", "evaluate", "export" or None.
+      data_dir: TFDS data dir.
+      manual_dir: folder of manual downloads.
+    """
+    if mode is not None and mode not in MODES:
+        raise ValueError(f"Unknown mode {mode!r}; use one of {MODES}, or none for all.")
+    os.makedirs(workdir, exist_ok=True)
+    if mode in (None, "train"):
+        model, checkpointer = train(workdir, data_dir=data_dir, manual_dir=manual_dir)
+    else:
+        model = compile_model(factory.build_model())
+        checkpointer = checkpoints.Checkpointer(model,
+                                                checkpoints.checkpoint_directory(workdir))
+        checkpointer.restore_latest(require=True)
+    if mode in (None, "evaluate"):
+        evaluate(model, checkpointer, workdir, data_dir=data_dir, manual_dir=manual_dir)
+        save_figure(model, workdir, data_dir=data_dir, manual_dir=manual_dir)
+    if mode in (None, "export"):
+        export(model, checkpointer, workdir)
+
+
+def _parse_dataset_spec(spec):
+    name, sep, split = spec.rpartition(":")
+    if not sep or not name or not split:
+        raise ValueError(f"Dataset {spec!r} must read 'name:split', e.g. "
+                         "'procedural_streets/realistic:validation'.")
+    return name, split
+
+
+def _file_name(name):
+    return name.replace("/", "_").replace(":", "_")
+
+
+def _write_operative_config(workdir):
+    with open(os.path.join(workdir, OPERATIVE_CONFIG), "w") as f:
+        f.write(gin.operative_config_str())
+

@@ -1,0 +1,32 @@
+"""Command line: `python -m gta_keras.main --gin_file=gin/demo.gin --workdir=runs/demo`."""
+
+from absl import app
+from absl import flags
+from gta_keras import configurables
+from gta_keras import experiment
+
+FLAGS = flags.FLAGS
+flags.DEFINE_multi_string("gin_file", [], "Gin config files, applied in order.")
+flags.DEFINE_multi_string("gin_bindings", [], "Gin bindings, e.g. 'train.steps = 10'.")
+flags.DEFINE_string("workdir", None, "Folder of the run: checkpoints, logs, eval, export.")
+flags.DEFINE_enum("mode", None, list(experiment.MODES),
+                  "train, evaluate or export; none runs all three in turn.")
+flags.DEFINE_string("data_dir", None, "TFDS data dir (default ~/tensorflow_datasets).")
+flags.DEFINE_string("manual_dir", None,
+                    "Folder of manually downloaded dataset archives (SYNTHIA, GTA5, "
+                    "Cityscapes, CamVid).")
+flags.mark_flag_as_required("workdir")
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+    if not FLAGS.gin_file:
+        raise app.UsageError("Give at least one --gin_file, e.g. --gin_file=gin/demo.gin.")
+    configurables.parse_gin(FLAGS.gin_file, FLAGS.gin_bindings)
+    experiment.run(FLAGS.workdir, FLAGS.mode, data_dir=FLAGS.data_dir,
+                   manual_dir=FLAGS.manual_dir)
+
+
+if __name__ == "__main__":
+    app.run(main)

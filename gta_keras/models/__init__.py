@@ -1,0 +1,1 @@
+"""The four players: embedder F, classifier C, generator G and discriminator D."""

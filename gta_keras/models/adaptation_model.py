@@ -1,0 +1,276 @@
+"""The composite model: F, C, G, D and the alternating updates of the paper."""
+
+import keras
+import tensorflow as tf
+
+from gta_keras import evaluation
+from gta_keras import losses
+from gta_keras.data import preprocessing
+
+METHODS = ("lsd", "source_only")
+UPDATE_READINGS = ("single_pass", "sequential")
+# Players in update order (paper Section 3.3): D, then G, then F with C.
+PLAYERS = ("discriminator", "generator", "segmenter")
+
+
+class DomainAdaptationModel(keras.Model):
+    """F, C, G and D trained by alternating updates; `call()` is the segmenter C(F(x)).
+
+    Each training step takes a triplet (x_s, y_s, x_t) and updates D, then G, then F and C,
+    each from its own loss (see `gta_keras.losses`) with its own optimizer.
+
+    Two readings of the update order are offered:
+      * "single_pass" (default, as the reference code): one forward pass; each player's
+        gradient of its own loss is taken at the same parameters, then D, G, F are applied.
+      * "sequential": each update re-runs the forward pass with the players already
+        updated in this step (up to three forward passes).
+
+    `method="source_only"` runs the same code with only the segmenter's update and the
+    segmentation loss; G and D are neither run nor changed.
+
+    Args:
+      embedder: F, mapping a mean-subtracted BGR image to {"fc7", "pool4", "pool3"}.
+      classifier: C, mapping F's dict to logits at input size.
+      generator: G, mapping F's dict to an RGB image in [0, 1]; needed for "lsd".
+      discriminator: D, mapping an RGB image in [0, 1] to {"domain", "aux"}; for "lsd".
+      method: "lsd" or "source_only".
+      loss_weights: a `losses.LossWeights`.
+      reduction: "sum" (reference) or "mean" pixel reduction of the cross-entropies.
+      update_reading: "single_pass" or "sequential".
+      num_classes: classes of C's output (for evaluation).
+      eval_size: (height, width) at which `test_step` predicts, or None for the label
+        size; predictions are resized to the label size before scoring.
+    """
+
+    def __init__(self, embedder, classifier, generator=None, discriminator=None,
+                 method="lsd", loss_weights=losses.REFERENCE_WEIGHTS, reduction="sum",
+                 update_reading="single_pass", num_classes=19, eval_size=None, **kwargs):
+        super().__init__(**kwargs)
+        if method not in METHODS:
+            raise ValueError(f"Unknown method {method!r}; use one of {METHODS}.")
+        if update_reading not in UPDATE_READINGS:
+            raise ValueError(
+                f"Unknown update_reading {update_reading!r}; use one of {UPDATE_READINGS}.")
+        if method == "lsd" and (generator is None or discriminator is None):
+            raise ValueError("method='lsd' needs a generator and a discriminator.")
+        self.embedder = embedder
+        self.classifier = classifier
+        self.generator = generator
+        self.discriminator = discriminator
+        self.method = method
+        self.loss_weights = losses.LossWeights(*loss_weights)
+        self.reduction = reduction
+        self.update_reading = update_reading
+        self.num_classes = num_classes
+        self.eval_size = tuple(eval_size) if eval_size else None
+        self.trackers = {name: keras.metrics.Mean(name=name)
+                         for name in ("d_loss", "g_loss", "f_loss", "seg_loss")}
+        self.confusion = evaluation.ConfusionMatrix(num_classes)
+        self.image_count = keras.metrics.Sum(name="num_images")
+
+    @property
+    def players(self):
+        """The players this method updates, in update order."""
+        return PLAYERS if self.method == "lsd" else ("segmenter",)
+
+    def call(self, images, training=False):
+        """Segments RGB images in [0, 255] of sides divisible by 32: logits at input size."""
+        features = self.embedder(preprocessing.embedder_input(images), training=training)
+        return self.classifier(features, training=training)
+
+    def compile(self, f_optimizer, g_optimizer=None, d_optimizer=None,
+                bias_lr_multiplier=2.0, **kwargs):
+        """Sets the three optimizers.
+
+        Args:
+          f_optimizer: optimizer of F and C's kernels.
+          g_optimizer: optimizer of G (needed for "lsd").
+          d_optimizer: optimizer of D (needed for "lsd").
+          bias_lr_multiplier: F and C's biases learn this many times faster (2 in the
+            reference, a Caffe habit); they get a copy of f_optimizer with a scaled rate.
+          **kwargs: passed to `keras.Model.compile` (e.g. jit_compile, run_eagerly).
+        """
+        super().compile(optimizer=None, **kwargs)
+        if self.method == "lsd" and (g_optimizer is None or d_optimizer is None):
+            raise ValueError("method='lsd' needs g_optimizer and d_optimizer.")
+        self.f_optimizer = f_optimizer
+        self.f_bias_optimizer = _scaled_copy(f_optimizer, bias_lr_multiplier)
+        self.g_optimizer = g_optimizer
+        self.d_optimizer = d_optimizer
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values()) + [self.confusion, self.image_count]
+
+    def player_variables(self, player):
+        """Trainable variables a player's update moves."""
+        if player == "discriminator":
+            return self.discriminator.trainable_variables
+        if player == "generator":
+            return self.generator.trainable_variables
+        if player == "segmenter":
+            return self.embedder.trainable_variables + self.classifier.trainable_variables
+        raise ValueError(f"Unknown player {player!r}; use one of {PLAYERS}.")
+
+    def optimizers(self):
+        """Every optimizer of the model by name (for checkpoints)."""
+        named = {"f_optimizer": self.f_optimizer, "f_bias_optimizer": self.f_bias_optimizer}
+        if self.method == "lsd":
+            named.update(g_optimizer=self.g_optimizer, d_optimizer=self.d_optimizer)
+        return named
+
+    def build_optimizers(self):
+        """Creates optimizer slots now, so that checkpoints restore them."""
+        kernels, biases = self._split_biases(self.player_variables("segmenter"))
+        self.f_optimizer.build(kernels)
+        self.f_bias_optimizer.build(biases)
+        if self.method == "lsd":
+            self.g_optimizer.build(self.player_variables("generator"))
+            self.d_optimizer.build(self.player_variables("discriminator"))
+
+    def compute_losses(self, source_images, source_labels, target_images, training=True):
+        """One forward pass and the loss of every player.
+
+        Args:
+          source_images: x_s, float [B, H, W, 3] RGB in [0, 255].
+          source_labels: y_s, uint8/int [B, H, W, 1] (255 void).
+          target_images: x_t, float [B, H, W, 3] RGB in [0, 255]; unlabelled.
+          training: whether dropout is active.
+
+        Returns:
+          A dict with "f_loss", "seg_loss" and, for "lsd", "d_loss", "g_loss".
+        """
+        source_features = self.embedder(preprocessing.embedder_input(source_images),
+                                         training=training)
+        logits = self.classifier(source_features, training=training)
+        labels = tf.cast(source_labels[..., 0], tf.int32)
+        seg_loss = losses.pixel_cross_entropy(labels, logits, self.reduction)
+        if self.method == "source_only":
+            return {"f_loss": seg_loss, "seg_loss": seg_loss}
+
+        target_features = self.embedder(preprocessing.embedder_input(target_images),
+                                         training=training)
+        source_fake = self.generator(source_features, training=training)
+        target_fake = self.generator(target_features, training=training)
+        source_real = preprocessing.unit_range(source_images)
+        target_real = preprocessing.unit_range(target_images)
+        d_source_real = self.discriminator(source_real, training=training)
+        d_source_fake = self.discriminator(source_fake, training=training)
+        d_target_real = self.discriminator(target_real, training=training)
+        d_target_fake = self.discriminator(target_fake, training=training)
+        aux_size = tf.shape(d_source_real["aux"])[1:3]
+        aux_labels = preprocessing.labels_at(source_labels, aux_size)
+        return {
+            "d_loss": losses.d_loss(d_source_real, d_source_fake, d_target_real,
+                                    d_target_fake, aux_labels, self.reduction),
+            "g_loss": losses.g_loss(d_source_fake, d_target_fake, aux_labels, source_real,
+                                    source_fake, target_real, target_fake,
+                                    self.loss_weights, self.reduction),
+            "f_loss": losses.f_loss(logits, labels, d_source_fake, d_target_fake,
+                                    aux_labels, self.loss_weights, self.reduction),
+            "seg_loss": seg_loss,
+        }
+
+    def update(self, player, source_images, source_labels, target_images):
+        """Runs a forward pass and applies one player's update from its own loss.
+
+        Args:
+          player: "discriminator", "generator" or "segmenter".
+          source_images, source_labels, target_images: see `compute_losses`.
+
+        Returns:
+          The loss dict of the forward pass.
+        """
+        with tf.GradientTape() as tape:
+            step_losses = self.compute_losses(source_images, source_labels, target_images)
+        self._apply(player, tape, step_losses)
+        return step_losses
+
+    def train_step(self, data):
+        source_images, source_labels, target_images = data
+        if self.update_reading == "sequential":
+            for player in self.players:
+                step_losses = self.update(player, source_images, source_labels,
+                                          target_images)
+        else:
+            # One forward pass; every gradient is taken before any player moves.
+            with tf.GradientTape(persistent=True) as tape:
+                step_losses = self.compute_losses(source_images, source_labels,
+                                                  target_images)
+            for player in self.players:
+                self._apply(player, tape, step_losses)
+            del tape
+        for name, value in step_losses.items():
+            self.trackers[name].update_state(value)
+        return {name: self.trackers[name].result() for name in step_losses}
+
+    def test_step(self, data):
+        """Scores (image, label) pairs: predicts at eval_size, resizes to label size."""
+        images, labels = data
+        predictions = self.predict_classes(images, tf.shape(labels)[1:3])
+        self.confusion.update_state(labels[..., 0], predictions)
+        self.image_count.update_state(tf.cast(tf.shape(images)[0], tf.float32))
+        return {"miou": self.confusion.result(), "num_images": self.image_count.result()}
+
+    def predict_classes(self, images, output_size):
+        """Class ids at `output_size` for RGB images in [0, 255] of any size."""
+        logits = self.predict_logits(images, output_size)
+        return tf.argmax(logits, axis=-1, output_type=tf.int32)
+
+    def predict_logits(self, images, output_size):
+        """Logits at `output_size`: resize to eval_size, segment, resize bilinearly."""
+        size = self.eval_size if self.eval_size else tf.shape(images)[1:3]
+        logits = self(preprocessing.resize_images(images, size), training=False)
+        return tf.image.resize(logits, output_size, method="bilinear")
+
+    def _apply(self, player, tape, step_losses):
+        loss_name = {"discriminator": "d_loss", "generator": "g_loss",
+                     "segmenter": "f_loss"}[player]
+        variables = self.player_variables(player)
+        gradients = tape.gradient(step_losses[loss_name], variables)
+        if player == "segmenter":
+            pairs = list(zip(gradients, variables))
+            bias_pairs = [p for p in pairs if _is_bias(p[1])]
+            kernel_pairs = [p for p in pairs if not _is_bias(p[1])]
+            self.f_optimizer.apply([g for g, _ in kernel_pairs], [v for _, v in kernel_pairs])
+            self.f_bias_optimizer.apply([g for g, _ in bias_pairs], [v for _, v in bias_pairs])
+        elif player == "generator":
+            self.g_optimizer.apply(gradients, variables)
+        else:
+            self.d_optimizer.apply(gradients, variables)
+
+    @staticmethod
+    def _split_biases(variables):
+        return ([v for v in variables if not _is_bias(v)],
+                [v for v in variables if _is_bias(v)])
+
+
+def _is_bias(variable):
+    return variable.path.endswith("/bias") or variable.name == "bias"
+
+
+def _scaled_copy(optimizer, factor):
+    """A fresh optimizer of the same kind whose learning rate is `factor` times larger."""
+    config = optimizer.get_config()
+    rate = config["learning_rate"]
+    if isinstance(rate, dict):  # A serialized schedule.
+        rate = _ScaledSchedule(keras.optimizers.schedules.deserialize(rate), factor)
+    else:
+        rate = float(rate) * factor
+    return optimizer.__class__.from_config({**config, "learning_rate": rate})
+
+
+class _ScaledSchedule(keras.optimizers.schedules.LearningRateSchedule):
+    """A learning-rate schedule multiplied by a constant."""
+
+    def __init__(self, schedule, factor):
+        self.schedule = schedule
+        self.factor = factor
+
+    def __call__(self, step):
+        return self.schedule(step) * self.factor
+
+    def get_config(self):
+        return {"schedule": keras.optimizers.schedules.serialize(self.schedule),
+                "factor": self.factor}
+

@@ -1,0 +1,54 @@
+"""The discriminator D: a 4-way domain head and an auxiliary labelling head."""
+
+import keras
+
+from gta_keras.models import blocks
+
+# Domain classes of D's first head (paper Table 1).
+SOURCE_REAL, SOURCE_FAKE, TARGET_REAL, TARGET_FAKE = 0, 1, 2, 3
+NUM_DOMAIN_CLASSES = 4
+# D's heads sit at 1/8 of the input size.
+OUTPUT_STRIDE = 8
+
+
+def build_discriminator(num_classes, width_multiplier=1.0, blocks_per_stage=3,
+                        dropout_rate=0.5, patch=True, name="discriminator"):
+    """Builds D.
+
+    Conv 4x4 s2 -> 128, InstanceNorm, LeakyReLU 0.2, then three stages of residual blocks
+    separated by max-pooling; two 3x3 conv heads at 1/8 resolution: the domain head
+    (src-real, src-fake, tgt-real, tgt-fake per location) and an ACGAN-style auxiliary head
+    that labels the image with the segmentation classes.
+
+    Args:
+      num_classes: classes of the auxiliary head.
+      width_multiplier: scales D's width (128 in the paper).
+      blocks_per_stage: residual blocks per stage; 3 in the paper.
+      dropout_rate: dropout in the residual blocks.
+      patch: True for the paper's patch discriminator (a domain decision per location);
+        False for the "w/o patch" ablation: the domain logits are averaged over the image
+        into one 4-way decision, kept as a 1x1 map so the losses stay the same.
+      name: model name.
+
+    Returns:
+      A functional `keras.Model` mapping an RGB image in [0, 1] [B, H, W, 3] to a dict with
+      "domain" [B, H/8, W/8, 4] (or [B, 1, 1, 4]) and "aux" [B, H/8, W/8, num_classes]
+      logits.
+    """
+    image = keras.Input((None, None, 3), name="image")
+    width = blocks.scaled_width(128, width_multiplier)
+    x = keras.layers.Conv2D(width, 4, strides=2, padding="same", name="stem_conv")(image)
+    x = blocks.norm_act(x, "leaky_relu", "stem")
+    for stage in range(3):
+        if stage > 0:
+            x = keras.layers.MaxPooling2D(2, name=f"stage{stage}_pool")(x)
+        for i in range(blocks_per_stage):
+            x = blocks.residual_block(x, "leaky_relu", dropout_rate,
+                                      f"stage{stage}_res{i}")
+    domain = keras.layers.Conv2D(NUM_DOMAIN_CLASSES, 3, padding="same",
+                                 name="domain_head")(x)
+    if not patch:
+        domain = keras.layers.GlobalAveragePooling2D(keepdims=True,
+                                                     name="image_level_domain")(domain)
+    aux = keras.layers.Conv2D(num_classes, 3, padding="same", name="aux_head")(x)
+    return keras.Model(image, {"domain": domain, "aux": aux}, name=name)

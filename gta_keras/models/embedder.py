@@ -1,0 +1,49 @@
+"""The embedder F: VGG16 conv layers plus fc6/fc7 as convolutions (FCN-8s backbone)."""
+
+import keras
+
+from gta_keras.models import blocks
+
+# (block, number of convs, filters) of VGG16; layer names match keras.applications.VGG16
+# so that ImageNet weights load by name.
+VGG16_BLOCKS = ((1, 2, 64), (2, 2, 128), (3, 3, 256), (4, 3, 512), (5, 3, 512))
+FC_WIDTH = 4096
+# F's output stride: input sides must divide by this.
+OUTPUT_STRIDE = 32
+
+
+def build_embedder(width_multiplier=1.0, fc_width=FC_WIDTH, dropout_rate=0.5,
+                   name="embedder"):
+    """Builds F.
+
+    VGG16 conv1_1..conv5_3 and pool5, then fc6 as a 7x7 conv and fc7 as a 1x1 conv, each
+    followed by ReLU and dropout. "Same" padding everywhere, so any input whose sides divide
+    by 32 works, without the 100-pixel pad of the Caffe-era FCN.
+
+    Args:
+      width_multiplier: scales the VGG conv widths; 1.0 is the paper (and the only width
+        ImageNet weights fit).
+      fc_width: filters of fc6 and fc7; 4096 in the paper.
+      dropout_rate: dropout after fc6 and fc7.
+      name: model name.
+
+    Returns:
+      A functional `keras.Model` mapping a mean-subtracted BGR image [B, H, W, 3] to a dict
+      with "fc7" (stride 32, fc_width channels), "pool4" (stride 16) and "pool3" (stride 8).
+    """
+    inputs = keras.Input((None, None, 3), name="image")
+    x = inputs
+    pools = {}
+    for block, num_convs, filters in VGG16_BLOCKS:
+        width = blocks.scaled_width(filters, width_multiplier)
+        for i in range(1, num_convs + 1):
+            x = keras.layers.Conv2D(width, 3, padding="same", activation="relu",
+                                    name=f"block{block}_conv{i}")(x)
+        x = keras.layers.MaxPooling2D(2, name=f"block{block}_pool")(x)
+        pools[block] = x
+    x = keras.layers.Conv2D(fc_width, 7, padding="same", activation="relu", name="fc6")(x)
+    x = keras.layers.Dropout(dropout_rate, name="fc6_dropout")(x)
+    x = keras.layers.Conv2D(fc_width, 1, activation="relu", name="fc7")(x)
+    x = keras.layers.Dropout(dropout_rate, name="fc7_dropout")(x)
+    outputs = {"fc7": x, "pool4": pools[4], "pool3": pools[3]}
+    return keras.Model(inputs, outputs, name=name)

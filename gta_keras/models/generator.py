@@ -1,0 +1,56 @@
+"""The generator G: reconstructs the input image from F's embedding."""
+
+import keras
+
+from gta_keras.models import blocks
+
+
+def build_generator(fc_width, pool4_channels, pool3_channels, width_multiplier=1.0,
+                    blocks_per_stage=2, dropout_rate=0.5, name="generator"):
+    """Builds G.
+
+    No noise input: dropout in every residual block is the source of randomness (paper
+    Section 3.2). From fc7 (stride 32) up to the input size, concatenating pool4 and pool3
+    on the way:
+
+      fc7 -> ConvT 7x7 -> 256 -> blocks; ConvT 3x3 s2 -> 512 -> blocks (stride 16);
+      concat pool4 -> ConvT 3x3 s2 -> 256 -> blocks (stride 8);
+      concat pool3 -> ConvT 5x5 s2 -> 128 -> blocks (stride 4);
+      ConvT 5x5 s2 -> 64 -> blocks (stride 2); ConvT 3x3 s2 -> 3, sigmoid (stride 1).
+
+    Args:
+      fc_width: channels of F's fc7.
+      pool4_channels: channels of F's pool4.
+      pool3_channels: channels of F's pool3.
+      width_multiplier: scales G's widths; 1.0 is the paper.
+      blocks_per_stage: residual blocks after each transposed conv; 2 in the paper.
+      dropout_rate: dropout in the residual blocks.
+      name: model name.
+
+    Returns:
+      A functional `keras.Model` mapping F's dict to an RGB image in [0, 1] at F's input
+      size.
+    """
+    fc7 = keras.Input((None, None, fc_width), name="fc7")
+    pool4 = keras.Input((None, None, pool4_channels), name="pool4")
+    pool3 = keras.Input((None, None, pool3_channels), name="pool3")
+
+    def stage(x, filters, kernel_size, strides, stage_name):
+        x = keras.layers.Conv2DTranspose(
+            blocks.scaled_width(filters, width_multiplier), kernel_size, strides=strides,
+            padding="same", name=f"{stage_name}_deconv")(x)
+        x = blocks.norm_act(x, "relu", stage_name)
+        for i in range(blocks_per_stage):
+            x = blocks.residual_block(x, "relu", dropout_rate, f"{stage_name}_res{i}")
+        return x
+
+    x = stage(fc7, 256, 7, 1, "stage1")
+    x = stage(x, 512, 3, 2, "stage2")
+    x = keras.layers.Concatenate(name="concat_pool4")([x, pool4])
+    x = stage(x, 256, 3, 2, "stage3")
+    x = keras.layers.Concatenate(name="concat_pool3")([x, pool3])
+    x = stage(x, 128, 5, 2, "stage4")
+    x = stage(x, 64, 5, 2, "stage5")
+    image = keras.layers.Conv2DTranspose(3, 3, strides=2, padding="same",
+                                         activation="sigmoid", name="to_rgb")(x)
+    return keras.Model({"fc7": fc7, "pool4": pool4, "pool3": pool3}, image, name=name)

@@ -1,0 +1,1 @@
+"""gta_keras tests."""

@@ -1,0 +1,42 @@
+"""Tiny models and batches shared by the tests (a few thousand parameters, 32x64 images)."""
+
+import numpy as np
+import tensorflow as tf
+
+from gta_keras import configurables
+from gta_keras.models import factory
+
+NUM_CLASSES = 5
+IMAGE_SIZE = (32, 64)
+
+
+def model(method="lsd", **kwargs):
+    """A compiled tiny `DomainAdaptationModel`."""
+    built = factory.build_model(num_classes=NUM_CLASSES, method=method,
+                                width_multiplier=1 / 32, fc_width=8, **kwargs)
+    lsd = method == "lsd"
+    built.compile(configurables.adam(1e-3),
+                  configurables.adam(1e-3) if lsd else None,
+                  configurables.adam(1e-3) if lsd else None)
+    return built
+
+
+def batch(batch_size=2, seed=0):
+    """A (source images, source labels, target images) triplet of random data."""
+    rng = np.random.default_rng(seed)
+    shape = (batch_size,) + IMAGE_SIZE
+    source = rng.uniform(0, 255, shape + (3,)).astype("float32")
+    labels = rng.integers(0, NUM_CLASSES, shape + (1,)).astype("uint8")
+    labels[:, :2] = 255  # some void
+    target = rng.uniform(0, 255, shape + (3,)).astype("float32")
+    return tf.constant(source), tf.constant(labels), tf.constant(target)
+
+
+def snapshot(variables):
+    """Copies of variable values, for before/after comparisons."""
+    return [v.numpy().copy() for v in variables]
+
+
+def changed(before, variables):
+    """Whether each variable differs from its snapshot."""
+    return [not np.array_equal(b, v.numpy()) for b, v in zip(before, variables)]
