@@ -19,7 +19,9 @@ setuptools.setup(
     ]
     + ["gta_keras.datasets"],
     package_dir={"gta_keras.datasets": "datasets"},
-    include_package_data=True,
+    # Files the builders read at build time, and their TFDS descriptions.
+    package_data={"gta_keras.datasets": ["*/validation_frames.txt", "*/README.md",
+                                         "*/CITATIONS.bib"]},
     install_requires=[
         "tensorflow==2.21.*",
         "keras>=3.12",
@@ -36,6 +38,8 @@ setuptools.setup(
         "test": [
             "pytest>=8",
             "dill>=0.3",
+            # Checks our Cityscapes id -> trainId table against the official one.
+            "cityscapesscripts==2.3.0",
         ],
     },
 )

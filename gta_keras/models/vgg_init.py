@@ -3,6 +3,7 @@
 import os
 
 import keras
+import numpy as np
 
 from gta_keras.models import embedder as embedder_lib
 
@@ -50,7 +51,7 @@ def initialize_embedder_from_vgg16(embedder, weights):
     for fc_name, conv_name in (("fc1", "fc6"), ("fc2", "fc7")):
         kernel, bias = vgg.get_layer(fc_name).get_weights()
         conv = embedder.get_layer(conv_name)
-        if kernel.size == conv.kernel.size:
+        if kernel.size == np.prod(conv.kernel.shape):
             kernel = kernel.reshape(conv.kernel.shape)
         _assign(conv, [kernel, bias])
 
