@@ -7,8 +7,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from gta_keras import protocols
-
 
 @keras.saving.register_keras_serializable(package="gta_keras")
 class ConfusionMatrix(keras.metrics.Metric):
@@ -68,6 +66,44 @@ class ConfusionMatrix(keras.metrics.Metric):
 
     def get_config(self):
         return {"num_classes": self.num_classes, "name": self.name}
+
+
+class SegmentationScorer(keras.Model):
+    """Runs Keras `evaluate` for any class predictor, accumulating a confusion matrix.
+
+    Built anew for each split, so each can have its own label space (e.g. CamVid's).
+    After `evaluate`, the counts are in `self.confusion.matrix`.
+
+    Args:
+      predict_classes: function (images float32 [B, H, W, 3] RGB in [0, 255], output size
+        (h, w)) -> predicted class ids int32 [B, h, w].
+      num_label_classes: classes of the labels being scored against.
+      prediction_lookup: a 256-entry table mapping predicted ids into the label space (ids it
+        has no class for map outside it, so they count as misses), or None when the labels
+        use the predictor's own classes.
+    """
+
+    def __init__(self, predict_classes, num_label_classes, prediction_lookup=None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.predict_classes = predict_classes
+        self.prediction_lookup = (None if prediction_lookup is None
+                                  else tf.constant(prediction_lookup, tf.int32))
+        self.confusion = ConfusionMatrix(num_label_classes)
+        self.image_count = keras.metrics.Sum(name="num_images")
+
+    @property
+    def metrics(self):
+        return [self.confusion, self.image_count]
+
+    def test_step(self, data):
+        images, labels = data
+        predictions = self.predict_classes(images, tf.shape(labels)[1:3])
+        if self.prediction_lookup is not None:
+            predictions = tf.gather(self.prediction_lookup, predictions)
+        self.confusion.update_state(labels[..., 0], predictions)
+        self.image_count.update_state(tf.cast(tf.shape(images)[0], tf.float32))
+        return {"miou": self.confusion.result(), "num_images": self.image_count.result()}
 
 
 def iou_per_class(matrix):
@@ -147,5 +183,3 @@ def _nanmean(values):
 def _none_if_nan(value):
     return None if np.isnan(value) else float(value)
 
-
-CITYSCAPES_PROTOCOLS = {str(n): ids for n, ids in protocols.PROTOCOL_CLASS_IDS.items()}

@@ -14,7 +14,7 @@ from gta_keras import configurables
 from gta_keras import evaluation
 from gta_keras import export as export_lib
 from gta_keras import figures
-from gta_keras import protocols
+from gta_keras.data import datasets_info
 from gta_keras.data import pipeline
 from gta_keras.models import factory
 
@@ -108,7 +108,9 @@ def evaluate(model, checkpointer, workdir, datasets=(), batch_size=1,
 
     Writes `workdir/eval/<dataset>_<split>.json` per split: per-class IoU, mIoU (over the
     classes that occur in the split's labels), pixel accuracy, and, with
-    `report_protocols`, the 19/16/13-class Cityscapes mIoUs.
+    `report_protocols`, the 19/16/13-class Cityscapes mIoUs ("miou19", "miou16",
+    "miou13"). CamVid is scored in its own classes, with "miou10" over the 10 it shares
+    with SYNTHIA and Cityscapes (paper Table 5).
 
     Args:
       model: a compiled `DomainAdaptationModel` holding the weights to score.
@@ -126,14 +128,10 @@ def evaluate(model, checkpointer, workdir, datasets=(), batch_size=1,
     results = {}
     for spec in datasets:
         name, split = _parse_dataset_spec(spec)
-        dataset = pipeline.make_eval_dataset(name, split, batch_size, data_dir=data_dir,
-                                             manual_dir=manual_dir)
-        scores = model.evaluate(dataset, verbose=0, return_dict=True)
-        summary = evaluation.summarize(
-            model.confusion.matrix.numpy(), protocols.CITYSCAPES_CLASSES[:model.num_classes],
-            evaluation.CITYSCAPES_PROTOCOLS if report_protocols else None)
+        summary = score_split(model.predict_classes, model.num_classes, name, split,
+                              batch_size, report_protocols, data_dir=data_dir,
+                              manual_dir=manual_dir)
         summary.update(
-            dataset=name, split=split, num_images=int(scores["num_images"]),
             eval_size=list(model.eval_size) if model.eval_size else "label size",
             checkpoint_step=checkpointer.step,
             checkpoint_selection=CHECKPOINT_SELECTION, method=model.method)
@@ -145,6 +143,37 @@ def evaluate(model, checkpointer, workdir, datasets=(), batch_size=1,
               f"{evaluation.format_table(summary)}", flush=True)
         results[spec] = summary
     return results
+
+
+def score_split(predict_classes, num_classes, name, split, batch_size=1,
+                report_protocols=False, data_dir=None, manual_dir=None):
+    """Runs Keras `evaluate` on one split, in that dataset's label space.
+
+    Args:
+      predict_classes: (images, output size) -> class ids, e.g. a trained
+        `DomainAdaptationModel.predict_classes` or `export.load_predictor(path)`.
+      num_classes: classes the predictor outputs.
+      name: TFDS name.
+      split: split name.
+      batch_size: images per batch.
+      report_protocols: add the 19/16/13-class Cityscapes mIoUs.
+      data_dir: TFDS data dir.
+      manual_dir: folder of manual downloads.
+
+    Returns:
+      `evaluation.summarize`'s dict plus dataset, split and num_images.
+    """
+    dataset = pipeline.make_eval_dataset(name, split, batch_size, data_dir=data_dir,
+                                         manual_dir=manual_dir)
+    space = datasets_info.label_space(name, num_classes, report_protocols)
+    scorer = evaluation.SegmentationScorer(predict_classes, len(space.class_names),
+                                           space.prediction_lookup)
+    scorer.compile()
+    scores = scorer.evaluate(dataset, verbose=0, return_dict=True)
+    summary = evaluation.summarize(scorer.confusion.matrix.numpy(), space.class_names,
+                                   space.protocols)
+    summary.update(dataset=name, split=split, num_images=int(scores["num_images"]))
+    return summary
 
 
 @gin.configurable(denylist=["model", "checkpointer", "workdir"])

@@ -32,6 +32,9 @@ def serving_fn(embedder, classifier, serving_size=None):
     """
 
     def serve(images):
+        # A loaded signature does not check the rank of its input at run time; without
+        # this, a single image [H, W, 3] fails deep inside a resize op.
+        images = tf.ensure_shape(images, [None, None, None, 3], name="check_images_shape")
         input_size = tf.shape(images)[1:3]
         size = serving_size if serving_size else _round_to_stride(input_size)
         resized = preprocessing.resize_images(images, size)
@@ -68,6 +71,28 @@ def export_segmenter(embedder, classifier, export_base, version, serving_size=No
         input_signature=[tf.TensorSpec([None, None, None, 3], tf.uint8, name="images")])
     archive.write_out(path, verbose=False)
     return path
+
+
+def load_predictor(path):
+    """Loads an exported segmenter as a class predictor, for scoring what ships.
+
+    Args:
+      path: the SavedModel folder (`<export_base>/<version>`).
+
+    Returns:
+      A function (images float32 [B, H, W, 3] RGB in [0, 255], output size) -> class ids
+      int32 [B, H, W]; the images must already have the output size (the label size), as
+      the signature answers at input size.
+    """
+    # The signature only references the loaded object's variables: keep the object alive.
+    loaded = tf.saved_model.load(path)
+
+    def predict_classes(images, output_size):
+        del output_size  # The signature answers at the input size.
+        serve = loaded.signatures[SIGNATURE_KEY]
+        return serve(images=tf.cast(images, tf.uint8))["classes"]
+
+    return predict_classes
 
 
 def _round_to_stride(size):

@@ -143,3 +143,14 @@ def test_bad_method_and_reading_are_rejected():
         tiny.model(method="cyclegan")
     with pytest.raises(ValueError, match="update_reading"):
         tiny.model(update_reading="twice")
+
+
+def test_adversarial_warmup_turns_off_alpha_and_beta_for_the_first_steps():
+    model = tiny.model(adversarial_warmup_steps=2)
+    model.build_optimizers()
+    source, labels, target = tiny.batch()
+    during = model.compute_losses(source, labels, target, training=False)
+    np.testing.assert_allclose(during["f_loss"], during["seg_loss"], rtol=1e-6)
+    model.f_optimizer.iterations.assign(2)
+    after = model.compute_losses(source, labels, target, training=False)
+    assert float(after["f_loss"]) > float(after["seg_loss"]) + 1e-3

@@ -7,6 +7,7 @@ import pytest
 
 from gta_keras import evaluation
 from gta_keras import protocols
+from gta_keras.data import datasets_info
 
 
 def test_confusion_matrix_ignores_void_and_counts_foreign_predictions_as_misses():
@@ -56,8 +57,9 @@ def test_cityscapes_protocols():
     matrix = np.eye(19) * 10
     matrix[9, 9] = 0  # terrain always taken for truck: both are outside the 16
     matrix[9, 14] = 10
-    summary = evaluation.summarize(matrix, protocols.CITYSCAPES_CLASSES,
-                                   evaluation.CITYSCAPES_PROTOCOLS)
+    space = datasets_info.label_space("cityscapes/semantic_segmentation",
+                                      cityscapes_protocols=True)
+    summary = evaluation.summarize(matrix, space.class_names, space.protocols)
     assert summary["miou16"] == pytest.approx(1.0)
     assert summary["miou19"] < 1.0
     assert not math.isnan(summary["miou13"])
@@ -68,3 +70,11 @@ def test_camvid_lookup_maps_shared_classes_only():
     assert table[0] == 3  # road
     assert table[14] == protocols.CAMVID_VOID_LABEL  # truck: no CamVid class
     assert len(protocols.CAMVID_SHARED_CLASS_IDS) == 10
+
+
+def test_camvid_is_scored_in_its_own_classes_over_the_ten_shared():
+    space = datasets_info.label_space("camvid")
+    assert space.class_names == protocols.CAMVID_CLASSES
+    assert list(space.protocols) == ["10"]
+    assert 10 not in space.protocols["10"]  # bicyclist
+    assert space.prediction_lookup[13] == 8  # car

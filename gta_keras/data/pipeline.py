@@ -1,5 +1,7 @@
 """tf.data pipelines: (source image, source label, target image) triplets and eval pairs."""
 
+import textwrap
+
 import gin
 import tensorflow as tf
 import tensorflow_datasets as tfds
@@ -34,22 +36,40 @@ def load_split(name, split, data_dir=None, manual_dir=None, shuffle_files=False,
     """
     try:
         builder = tfds.builder(name, data_dir=data_dir)
-        builder.download_and_prepare(
-            download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))
     except tfds.core.registered.DatasetNotFoundError as error:
         raise DatasetUnavailableError(
             f"TFDS does not know the dataset {name!r}: {error}") from error
-    except AssertionError as error:
-        # TFDS raises AssertionError when a manual download is missing; its text carries
-        # the builder's MANUAL_DOWNLOAD_INSTRUCTIONS.
+    try:
+        builder.download_and_prepare(
+            download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))
+    except (AssertionError, FileNotFoundError) as error:
+        # A missing manual download: TFDS raises AssertionError for a missing or empty
+        # manual_dir (and TFDS's cityscapes for missing zips), this package's builders
+        # FileNotFoundError for missing folders or files.
         raise DatasetUnavailableError(
-            f"Dataset {name!r} is not prepared and needs a manual download. "
-            f"Put the files in --manual_dir (now {manual_dir!r}).\n{error}") from error
+            _manual_download_message(name, builder, manual_dir, error)
+        ) from error
     read_config = tfds.ReadConfig(shuffle_seed=seed)
     dataset = builder.as_dataset(split=split, shuffle_files=shuffle_files,
                                  read_config=read_config)
     return dataset.map(datasets_info.standardizer(name),
                        num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def _manual_download_message(name, builder, manual_dir, error):
+    """What is missing, where it was looked for, and how to get it."""
+    if manual_dir is None:
+        where = (f"no --manual_dir was given, so TFDS looked in "
+                 f"{builder.data_dir_root / 'downloads' / 'manual'}")
+    else:
+        where = f"looked in --manual_dir={manual_dir}"
+    message = (f"Dataset {name!r} is not in the TFDS data dir {builder.data_dir_root} "
+               f"and its manual download is missing ({where}).\n{error}")
+    instructions = textwrap.dedent(builder.MANUAL_DOWNLOAD_INSTRUCTIONS or "").strip()
+    if instructions and instructions not in str(error):
+        # E.g. TFDS's cityscapes names the missing zips but not the page to get them.
+        message += f"\nHow to get it ({name}):\n{instructions}"
+    return message
 
 
 @gin.configurable(denylist=["seed", "data_dir", "manual_dir"])

@@ -3,7 +3,6 @@
 import keras
 import tensorflow as tf
 
-from gta_keras import evaluation
 from gta_keras import losses
 from gta_keras.data import preprocessing
 
@@ -37,14 +36,18 @@ class DomainAdaptationModel(keras.Model):
       loss_weights: a `losses.LossWeights`.
       reduction: "sum" (reference) or "mean" pixel reduction of the cross-entropies.
       update_reading: "single_pass" or "sequential".
-      num_classes: classes of C's output (for evaluation).
-      eval_size: (height, width) at which `test_step` predicts, or None for the label
-        size; predictions are resized to the label size before scoring.
+      num_classes: classes of C's output.
+      eval_size: (height, width) at which `predict_classes` runs F + C, or None for the
+        input size; predictions are resized to the requested size (the label size).
+      adversarial_warmup_steps: for this many first steps F and C learn from the
+        segmentation loss alone (alpha = beta = 0) while G and D already train, so that
+        F's adversarial signal comes from a D that has learned something. 0 in the paper.
     """
 
     def __init__(self, embedder, classifier, generator=None, discriminator=None,
                  method="lsd", loss_weights=losses.REFERENCE_WEIGHTS, reduction="sum",
-                 update_reading="single_pass", num_classes=19, eval_size=None, **kwargs):
+                 update_reading="single_pass", num_classes=19, eval_size=None,
+                 adversarial_warmup_steps=0, **kwargs):
         super().__init__(**kwargs)
         if method not in METHODS:
             raise ValueError(f"Unknown method {method!r}; use one of {METHODS}.")
@@ -63,10 +66,9 @@ class DomainAdaptationModel(keras.Model):
         self.update_reading = update_reading
         self.num_classes = num_classes
         self.eval_size = tuple(eval_size) if eval_size else None
+        self.adversarial_warmup_steps = adversarial_warmup_steps
         self.trackers = {name: keras.metrics.Mean(name=name)
                          for name in ("d_loss", "g_loss", "f_loss", "seg_loss")}
-        self.confusion = evaluation.ConfusionMatrix(num_classes)
-        self.image_count = keras.metrics.Sum(name="num_images")
 
     @property
     def players(self):
@@ -100,7 +102,7 @@ class DomainAdaptationModel(keras.Model):
 
     @property
     def metrics(self):
-        return list(self.trackers.values()) + [self.confusion, self.image_count]
+        return list(self.trackers.values())
 
     def player_variables(self, player):
         """Trainable variables a player's update moves."""
@@ -167,9 +169,18 @@ class DomainAdaptationModel(keras.Model):
                                     source_fake, target_real, target_fake,
                                     self.loss_weights, self.reduction),
             "f_loss": losses.f_loss(logits, labels, d_source_fake, d_target_fake,
-                                    aux_labels, self.loss_weights, self.reduction),
+                                    aux_labels, self._segmenter_weights(), self.reduction),
             "seg_loss": seg_loss,
         }
+
+    def _segmenter_weights(self):
+        """Loss weights of the F update: alpha and beta are 0 during the warm-up."""
+        if not self.adversarial_warmup_steps:
+            return self.loss_weights
+        on = tf.cast(self.f_optimizer.iterations >= self.adversarial_warmup_steps,
+                     tf.float32)
+        return self.loss_weights._replace(alpha=on * self.loss_weights.alpha,
+                                          beta=on * self.loss_weights.beta)
 
     def update(self, player, source_images, source_labels, target_images):
         """Runs a forward pass and applies one player's update from its own loss.
@@ -203,14 +214,6 @@ class DomainAdaptationModel(keras.Model):
         for name, value in step_losses.items():
             self.trackers[name].update_state(value)
         return {name: self.trackers[name].result() for name in step_losses}
-
-    def test_step(self, data):
-        """Scores (image, label) pairs: predicts at eval_size, resizes to label size."""
-        images, labels = data
-        predictions = self.predict_classes(images, tf.shape(labels)[1:3])
-        self.confusion.update_state(labels[..., 0], predictions)
-        self.image_count.update_state(tf.cast(tf.shape(images)[0], tf.float32))
-        return {"miou": self.confusion.result(), "num_images": self.image_count.result()}
 
     def predict_classes(self, images, output_size):
         """Class ids at `output_size` for RGB images in [0, 255] of any size."""

@@ -15,8 +15,10 @@ from gta_keras.models import blocks
 def build_model(num_classes=19, method="lsd", width_multiplier=1.0,
                 fc_width=embedder_lib.FC_WIDTH, generator_width_multiplier=None,
                 discriminator_width_multiplier=None, discriminator_patch=True,
+                generator_blocks_per_stage=2, discriminator_blocks_per_stage=3,
                 imagenet_weights=None, train_upsampling=False, loss_weights=None,
-                reduction="sum", update_reading="single_pass", eval_size=None):
+                reduction="sum", update_reading="single_pass", eval_size=None,
+                adversarial_warmup_steps=0):
     """Builds F, C and (for "lsd") G and D, and combines them.
 
     Args:
@@ -27,6 +29,10 @@ def build_model(num_classes=19, method="lsd", width_multiplier=1.0,
       generator_width_multiplier: G's widths; defaults to width_multiplier.
       discriminator_width_multiplier: D's widths; defaults to width_multiplier.
       discriminator_patch: False for the "w/o patch discriminator" ablation.
+      generator_blocks_per_stage: residual blocks after each of G's upsamplings (2 in the
+        paper).
+      discriminator_blocks_per_stage: residual blocks in each of D's three stages (3 in
+        the paper).
       imagenet_weights: None (random init), "imagenet" or a path to Keras VGG16 weights
         with top; see `vgg_init`.
       train_upsampling: whether C's bilinear upsampling learns (frozen in the reference).
@@ -35,6 +41,8 @@ def build_model(num_classes=19, method="lsd", width_multiplier=1.0,
       reduction: "sum" (reference) or "mean" over pixels.
       update_reading: "single_pass" (reference) or "sequential".
       eval_size: (height, width) for prediction in evaluation, None for the label size.
+      adversarial_warmup_steps: steps during which F learns from segmentation alone while
+        G and D train (0 in the paper).
 
     Returns:
       A `DomainAdaptationModel` (not compiled).
@@ -49,12 +57,13 @@ def build_model(num_classes=19, method="lsd", width_multiplier=1.0,
     generator = discriminator = None
     if method == "lsd":
         generator = generator_lib.build_generator(
-            fc_width, pool4, pool3, generator_width_multiplier or width_multiplier)
+            fc_width, pool4, pool3, generator_width_multiplier or width_multiplier,
+            generator_blocks_per_stage)
         discriminator = discriminator_lib.build_discriminator(
             num_classes, discriminator_width_multiplier or width_multiplier,
-            patch=discriminator_patch)
+            discriminator_blocks_per_stage, patch=discriminator_patch)
     kwargs = {} if loss_weights is None else {"loss_weights": tuple(loss_weights)}
     return adaptation_model.DomainAdaptationModel(
         embedder, classifier, generator, discriminator, method=method,
         reduction=reduction, update_reading=update_reading, num_classes=num_classes,
-        eval_size=eval_size, **kwargs)
+        eval_size=eval_size, adversarial_warmup_steps=adversarial_warmup_steps, **kwargs)
