@@ -77,6 +77,12 @@ class CheckpointCallback(keras.callbacks.Callback):
         self.checkpointer.save()
 
 
+def latest_step(directory):
+    """The step of the newest checkpoint in `directory` (0 if none), without loading it."""
+    path = tf.train.latest_checkpoint(directory)
+    return int(path.rsplit("-", 1)[1]) if path else 0
+
+
 def checkpoint_directory(workdir):
     """The checkpoint folder of a run."""
     return os.path.join(workdir, "checkpoints")

@@ -78,25 +78,26 @@ def train(workdir, steps=100000, steps_per_epoch=1000, seed=0, checkpoints_to_ke
         raise ValueError(f"steps ({steps}) must be a multiple of steps_per_epoch "
                          f"({steps_per_epoch}).")
     keras.utils.set_random_seed(seed)
+    directory = checkpoints.checkpoint_directory(workdir)
+    start = checkpoints.latest_step(directory)
+    # Data first: a missing dataset is reported before any weights are downloaded. A
+    # resumed run draws new crops instead of replaying those of the first epochs.
+    dataset = pipeline.make_train_dataset(data_dir=data_dir, manual_dir=manual_dir,
+                                          seed=seed + start)
     model = compile_model(factory.build_model())
-    checkpointer = checkpoints.Checkpointer(
-        model, checkpoints.checkpoint_directory(workdir), checkpoints_to_keep)
+    checkpointer = checkpoints.Checkpointer(model, directory, checkpoints_to_keep)
     restored = checkpointer.restore_latest()
-    start = checkpointer.step
     if restored:
-        logging.info("Resuming from %s at step %d.", restored, start)
-    if start < steps:
-        # A resumed run draws new crops instead of replaying those of the first epochs.
-        dataset = pipeline.make_train_dataset(data_dir=data_dir, manual_dir=manual_dir,
-                                              seed=seed + start)
+        logging.info("Resuming from %s at step %d.", restored, checkpointer.step)
+    if checkpointer.step < steps:
         callbacks = [
             checkpoints.CheckpointCallback(checkpointer),
             keras.callbacks.TensorBoard(os.path.join(workdir, LOG_DIR)),
             keras.callbacks.TerminateOnNaN(),
         ]
         model.fit(dataset, epochs=steps // steps_per_epoch,
-                  initial_epoch=start // steps_per_epoch, steps_per_epoch=steps_per_epoch,
-                  callbacks=callbacks, verbose=verbose)
+                  initial_epoch=checkpointer.step // steps_per_epoch,
+                  steps_per_epoch=steps_per_epoch, callbacks=callbacks, verbose=verbose)
     _write_operative_config(workdir)
     return model, checkpointer
 

@@ -36,7 +36,8 @@ def serving_fn(embedder, classifier, serving_size=None):
         # this, a single image [H, W, 3] fails deep inside a resize op.
         images = tf.ensure_shape(images, [None, None, None, 3], name="check_images_shape")
         input_size = tf.shape(images)[1:3]
-        size = serving_size if serving_size else _round_to_stride(input_size)
+        size = serving_size or preprocessing.round_to_multiple(input_size,
+                                                               embedder_lib.OUTPUT_STRIDE)
         resized = preprocessing.resize_images(images, size)
         features = embedder(preprocessing.embedder_input(resized), training=False)
         logits = classifier(features, training=False)
@@ -93,9 +94,3 @@ def load_predictor(path):
         return serve(images=tf.cast(images, tf.uint8))["classes"]
 
     return predict_classes
-
-
-def _round_to_stride(size):
-    stride = embedder_lib.OUTPUT_STRIDE
-    rounded = tf.cast(tf.round(tf.cast(size, tf.float32) / stride), tf.int32) * stride
-    return tf.maximum(rounded, stride)

@@ -1,9 +1,12 @@
 """Command line: `python -m gta_keras.main --gin_file=gin/demo.gin --workdir=runs/demo`."""
 
+import sys
+
 from absl import app
 from absl import flags
 from gta_keras import configurables
 from gta_keras import experiment
+from gta_keras.data import pipeline
 
 FLAGS = flags.FLAGS
 flags.DEFINE_multi_string("gin_file", [], "Gin config files, applied in order.")
@@ -24,8 +27,12 @@ def main(argv):
     if not FLAGS.gin_file:
         raise app.UsageError("Give at least one --gin_file, e.g. --gin_file=gin/demo.gin.")
     configurables.parse_gin(FLAGS.gin_file, FLAGS.gin_bindings)
-    experiment.run(FLAGS.workdir, FLAGS.mode, data_dir=FLAGS.data_dir,
-                   manual_dir=FLAGS.manual_dir)
+    try:
+        experiment.run(FLAGS.workdir, FLAGS.mode, data_dir=FLAGS.data_dir,
+                       manual_dir=FLAGS.manual_dir)
+    except pipeline.DatasetUnavailableError as error:
+        # What is missing and where to get it, without a traceback.
+        sys.exit(f"gta_keras: {error}")
 
 
 if __name__ == "__main__":

@@ -154,3 +154,9 @@ def test_adversarial_warmup_turns_off_alpha_and_beta_for_the_first_steps():
     model.f_optimizer.iterations.assign(2)
     after = model.compute_losses(source, labels, target, training=False)
     assert float(after["f_loss"]) > float(after["seg_loss"]) + 1e-3
+
+
+def test_prediction_at_any_size_rounds_to_the_stride():
+    model = tiny.model()
+    images = tf.zeros((1, 45, 70, 3))  # CamVid-like sides that do not divide by 32
+    assert model.predict_classes(images, (45, 70)).shape == (1, 45, 70)

@@ -14,6 +14,7 @@ def test_save_and_restore_every_player_and_optimizer(tmp_path):
     tiny.train_one_step(model, tiny.batch(seed=1))
     saver.save()
     assert saver.step == 2
+    assert checkpoints.latest_step(str(tmp_path)) == 2
 
     fresh = tiny.model()
     restorer = checkpoints.Checkpointer(fresh, str(tmp_path))
@@ -37,6 +38,7 @@ def test_save_and_restore_every_player_and_optimizer(tmp_path):
 def test_missing_checkpoint_is_a_clear_error(tmp_path):
     saver = checkpoints.Checkpointer(tiny.model(), str(tmp_path / "none"))
     assert saver.restore_latest() is None
+    assert checkpoints.latest_step(str(tmp_path / "none")) == 0
     with pytest.raises(FileNotFoundError, match="Train first"):
         saver.restore_latest(require=True)
 

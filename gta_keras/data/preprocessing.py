@@ -85,6 +85,16 @@ def labels_at(labels, size):
     return tf.cast(resize_labels(labels, size)[..., 0], tf.int32)
 
 
+def round_to_multiple(size, multiple):
+    """Rounds a (height, width) tensor to the nearest multiple (at least one multiple).
+
+    F needs sides divisible by its output stride (32); images of other sizes are resized
+    to the nearest such size and the result resized back.
+    """
+    rounded = tf.cast(tf.round(tf.cast(size, tf.float32) / multiple), tf.int32) * multiple
+    return tf.maximum(rounded, multiple)
+
+
 def is_void(labels):
     """True where a label is void (255)."""
     return tf.equal(tf.cast(labels, tf.int32), protocols.VOID_LABEL)

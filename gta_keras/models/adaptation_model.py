@@ -5,6 +5,7 @@ import tensorflow as tf
 
 from gta_keras import losses
 from gta_keras.data import preprocessing
+from gta_keras.models import embedder as embedder_lib
 
 METHODS = ("lsd", "source_only")
 UPDATE_READINGS = ("single_pass", "sequential")
@@ -221,8 +222,12 @@ class DomainAdaptationModel(keras.Model):
         return tf.argmax(logits, axis=-1, output_type=tf.int32)
 
     def predict_logits(self, images, output_size):
-        """Logits at `output_size`: resize to eval_size, segment, resize bilinearly."""
-        size = self.eval_size if self.eval_size else tf.shape(images)[1:3]
+        """Logits at `output_size`: resize to eval_size, segment, resize bilinearly.
+
+        Without an eval_size, images are resized to the nearest sides divisible by 32.
+        """
+        size = self.eval_size or preprocessing.round_to_multiple(
+            tf.shape(images)[1:3], embedder_lib.OUTPUT_STRIDE)
         logits = self(preprocessing.resize_images(images, size), training=False)
         return tf.image.resize(logits, output_size, method="bilinear")
 
