@@ -1,0 +1,210 @@
+"""Tests for the `procedural_streets` renderer and TFDS builder.
+
+Plain pytest rather than `tfds.testing.DatasetBuilderTestCase`: the builder downloads
+nothing, so there is no dummy data to point that harness at; the builds below shrink the
+splits and write into `tmp_path` instead.
+"""
+
+import numpy as np
+import pytest
+import tensorflow_datasets as tfds
+
+from gta_keras import protocols
+from gta_keras.datasets.procedural_streets import procedural_streets_dataset_builder as psb
+from gta_keras.datasets.procedural_streets import scene_renderer as sr
+
+# Classes every sample of a few scenes must show somewhere (the demo's core classes).
+REQUIRED_CLASSES = (sr.ROAD, sr.SIDEWALK, sr.BUILDING, sr.VEGETATION, sr.SKY, sr.CAR,
+                    sr.PERSON, sr.POLE, sr.TRAFFIC_SIGN, sr.FENCE)
+SMALL_SPLITS = {"train": 5, "validation": 3, "tuning": 2}
+
+
+def _labels(seeds, height=128, width=256):
+    """Label maps of some seeds, from the layout alone (no shading needed)."""
+    return [sr.rasterize(sr.sample_layout(seed), height, width).label for seed in seeds]
+
+
+# === Constants and metadata ===
+
+
+def test_split_sizes_and_image_size_are_the_documented_ones():
+    assert psb.SPLIT_SIZES == {"train": 2000, "validation": 300, "tuning": 200}
+    assert (psb.IMAGE_HEIGHT, psb.IMAGE_WIDTH) == (128, 256)
+    assert str(psb.Builder.VERSION) == "1.0.0"
+    assert [c.name for c in psb.Builder.BUILDER_CONFIGS] == ["synthetic", "realistic"]
+    assert [c.domain for c in psb.Builder.BUILDER_CONFIGS] == list(sr.DOMAINS)
+
+
+def test_class_names_match_the_package_protocols():
+    assert sr.CLASS_NAMES == protocols.CITYSCAPES_CLASSES
+    assert sr.VOID == protocols.VOID_LABEL
+    assert set(sr.RENDERED_TRAIN_IDS) <= set(range(len(sr.CLASS_NAMES)))
+
+
+def test_info_declares_the_features(tmp_path):
+    info = tfds.builder("procedural_streets/synthetic", data_dir=tmp_path).info
+    assert info.supervised_keys == ("image", "label")
+    assert info.features["image"].shape == (128, 256, 3)
+    assert info.features["label"].shape == (128, 256, 1)
+    assert info.features["label"].dtype == np.uint8
+    assert isinstance(info.features["image_id"], tfds.features.Text)
+
+
+def test_seed_ranges_of_all_domain_split_pairs_are_disjoint():
+    ranges = {}
+    for config in psb.Builder.BUILDER_CONFIGS:
+        for split, size in psb.SPLIT_SIZES.items():
+            first = psb.example_seed(config.seed, split, 0)
+            last = psb.example_seed(config.seed, split, size - 1)
+            assert last - first == size - 1
+            ranges[config.name, split] = range(first, last + 1)
+    pairs = list(ranges.items())
+    for i, (key_a, seeds_a) in enumerate(pairs):
+        for key_b, seeds_b in pairs[i + 1:]:
+            overlap = set(seeds_a) & set(seeds_b)
+            assert not overlap, (key_a, key_b)
+
+
+def test_example_seed_rejects_indices_outside_the_split_range():
+    with pytest.raises(ValueError):
+        psb.example_seed(0, "train", psb.MAX_SPLIT_SIZE)
+    with pytest.raises(ValueError):
+        psb.example_seed(0, "train", -1)
+
+
+# === Builds ===
+
+
+@pytest.mark.parametrize("domain", sr.DOMAINS)
+def test_build_has_the_split_counts_and_valid_examples(tmp_path, monkeypatch, domain):
+    monkeypatch.setattr(psb, "SPLIT_SIZES", dict(SMALL_SPLITS))
+    builder = tfds.builder(f"procedural_streets/{domain}", data_dir=tmp_path)
+    builder.download_and_prepare()
+    for split, size in SMALL_SPLITS.items():
+        assert builder.info.splits[split].num_examples == size
+        examples = list(tfds.as_numpy(builder.as_dataset(split=split)))
+        assert len(examples) == size
+        ids = {ex["image_id"].decode() for ex in examples}
+        assert ids == {f"{domain}/{split}/{i:05d}" for i in range(size)}
+        for ex in examples:
+            assert ex["image"].shape == (128, 256, 3) and ex["image"].dtype == np.uint8
+            assert ex["label"].shape == (128, 256, 1) and ex["label"].dtype == np.uint8
+            assert np.isin(ex["label"], sr.RENDERED_TRAIN_IDS).all()
+    # Stored pixels are exactly what the renderer makes (PNG is lossless).
+    example = next(ex for ex in tfds.as_numpy(builder.as_dataset(split="tuning"))
+                   if ex["image_id"].decode().endswith("/00001"))
+    image, label = sr.render_scene(psb.example_seed(builder.builder_config.seed, "tuning", 1),
+                                   domain)
+    np.testing.assert_array_equal(example["image"], image)
+    np.testing.assert_array_equal(example["label"][..., 0], label)
+
+
+def test_worker_processes_render_the_same_bytes_as_the_main_process(monkeypatch):
+    seeds = [3, 4, 5, 6]
+    serial = [psb.render_example("realistic", seed) for seed in seeds]
+    monkeypatch.setattr(psb, "_MIN_PARALLEL_EXAMPLES", 0)
+    monkeypatch.setattr(psb, "_worker_count", lambda: 2)
+    assert list(psb.render_examples("realistic", seeds)) == serial
+
+
+# === Renderer ===
+
+
+def test_labels_are_trainids_of_the_rendered_set():
+    for label in _labels(range(8)):
+        assert label.dtype == np.uint8 and label.shape == (128, 256)
+        assert np.isin(label, sr.RENDERED_TRAIN_IDS).all()
+
+
+def test_required_classes_appear_across_a_few_scenes():
+    seen = set()
+    for label in _labels(range(12)):
+        seen |= set(np.unique(label).tolist())
+    missing = [sr.CLASS_NAMES[c] for c in REQUIRED_CLASSES if c not in seen]
+    assert not missing
+
+
+def test_class_frequencies_are_street_like():
+    counts = np.zeros(256)
+    for label in _labels(range(40)):
+        counts += np.bincount(label.ravel(), minlength=256)
+    share = counts / counts.sum()
+    # Large stuff classes.
+    for c in (sr.ROAD, sr.BUILDING, sr.VEGETATION, sr.SKY):
+        assert share[c] > 0.04, sr.CLASS_NAMES[c]
+    assert share[sr.ROAD] == share.max()
+    # Small things: present, but a small part of the image.
+    for c in (sr.POLE, sr.TRAFFIC_SIGN, sr.PERSON):
+        assert 0.0005 < share[c] < 0.02, sr.CLASS_NAMES[c]
+
+
+@pytest.mark.parametrize("domain", sr.DOMAINS)
+def test_render_scene_is_deterministic(domain):
+    image_a, label_a = sr.render_scene(11, domain)
+    image_b, label_b = sr.render_scene(11, domain)
+    np.testing.assert_array_equal(image_a, image_b)
+    np.testing.assert_array_equal(label_a, label_b)
+    assert image_a.dtype == np.uint8 and image_a.shape == (128, 256, 3)
+
+
+@pytest.mark.parametrize("domain", sr.DOMAINS)
+def test_different_seeds_give_different_scenes(domain):
+    image_a, label_a = sr.render_scene(1, domain)
+    image_b, label_b = sr.render_scene(2, domain)
+    assert not np.array_equal(label_a, label_b)
+    assert not np.array_equal(image_a, image_b)
+
+
+def test_layout_depends_on_the_seed_only():
+    # Same seed, both domains: the same label map (and layout), different pixels.
+    for seed in (0, 7, 123):
+        synthetic, label_s = sr.render_scene(seed, "synthetic")
+        realistic, label_r = sr.render_scene(seed, "realistic")
+        np.testing.assert_array_equal(label_s, label_r)
+        assert not np.array_equal(synthetic, realistic)
+    assert sr.sample_layout(5) == sr.sample_layout(5)
+
+
+def test_realistic_appearance_differs_meaningfully_from_synthetic():
+    for seed in range(4):
+        synthetic, label = sr.render_scene(seed, "synthetic")
+        realistic, _ = sr.render_scene(seed, "realistic")
+        difference = np.abs(synthetic.astype(np.int32) - realistic.astype(np.int32))
+        assert difference.mean() > 25.0
+        # Not just a global shift: the colour of the big classes moves by a lot.
+        for c in (sr.ROAD, sr.BUILDING, sr.VEGETATION, sr.SKY):
+            if (label == c).sum() > 200:
+                gap = synthetic[label == c].mean(0) - realistic[label == c].mean(0)
+                assert np.linalg.norm(gap) > 30.0, sr.CLASS_NAMES[c]
+
+
+def test_synthetic_is_flat_and_realistic_is_textured():
+    synthetic, label = sr.render_scene(3, "synthetic")
+    realistic, _ = sr.render_scene(3, "realistic")
+    road = label == sr.ROAD
+    # Flat shading: few distinct road colours (markings, kerbs); a photo has many.
+    distinct = lambda image: len(np.unique(image[road], axis=0))  # noqa: E731
+    assert distinct(synthetic) <= 8
+    assert distinct(realistic) > 200
+
+
+def test_rendering_other_sizes_keeps_the_layout():
+    _, small = sr.render_scene(9, "synthetic", height=64, width=128)
+    _, large = sr.render_scene(9, "synthetic", height=128, width=256)
+    assert small.shape == (64, 128)
+    # Nearest-neighbour downsampling of the large map agrees on most pixels.
+    assert (large[::2, ::2] == small).mean() > 0.9
+
+
+def test_unknown_domain_is_rejected():
+    with pytest.raises(ValueError):
+        sr.render_scene(0, "photoreal")
+
+
+def test_colorize_labels_uses_cityscapes_colours():
+    label = np.array([[sr.ROAD, sr.SKY, sr.VOID]], np.uint8)
+    colours = sr.colorize_labels(label)
+    assert colours.shape == (1, 3, 3)
+    assert colours[0, 0].tolist() == [128, 64, 128]
+    assert colours[0, 1].tolist() == [70, 130, 180]
+    assert colours[0, 2].tolist() == [0, 0, 0]
