@@ -185,14 +185,17 @@ def export(model, checkpointer, workdir, serving_size=None):
       model: the trained `DomainAdaptationModel`.
       checkpointer: its `Checkpointer` (the step names the version).
       workdir: the run's folder.
-      serving_size: (height, width) F + C run at; None for the input size rounded to 32.
+      serving_size: (height, width) F + C run at; None for the model's eval_size, which
+        makes the export score as `evaluate` does (or, without one, the input size rounded
+        to a multiple of 32).
 
     Returns:
       The export path.
     """
     path = export_lib.export_segmenter(model.embedder, model.classifier,
                                        os.path.join(workdir, EXPORT_DIR),
-                                       max(checkpointer.step, 1), serving_size)
+                                       max(checkpointer.step, 1),
+                                       serving_size or model.eval_size)
     print(f"Exported the segmenter to {path}", flush=True)
     return path
 
@@ -230,6 +233,22 @@ def save_figure(model, workdir, datasets=(), num_images=3, data_dir=None,
     return path
 
 
+def restore(workdir):
+    """Builds the configured model and restores the run's newest checkpoint.
+
+    Returns:
+      (model, checkpointer).
+
+    Raises:
+      FileNotFoundError: when the run has no checkpoint.
+    """
+    # The checkpoint overwrites every weight: no ImageNet download needed.
+    model = compile_model(factory.build_model(imagenet_weights=None))
+    checkpointer = checkpoints.Checkpointer(model, checkpoints.checkpoint_directory(workdir))
+    checkpointer.restore_latest(require=True)
+    return model, checkpointer
+
+
 def run(workdir, mode=None, data_dir=None, manual_dir=None):
     """Runs one mode, or train, evaluate and export in turn when `mode` is None.
 
@@ -245,10 +264,7 @@ def run(workdir, mode=None, data_dir=None, manual_dir=None):
     if mode in (None, "train"):
         model, checkpointer = train(workdir, data_dir=data_dir, manual_dir=manual_dir)
     else:
-        model = compile_model(factory.build_model())
-        checkpointer = checkpoints.Checkpointer(model,
-                                                checkpoints.checkpoint_directory(workdir))
-        checkpointer.restore_latest(require=True)
+        model, checkpointer = restore(workdir)
     if mode in (None, "evaluate"):
         evaluate(model, checkpointer, workdir, data_dir=data_dir, manual_dir=manual_dir)
         save_figure(model, workdir, data_dir=data_dir, manual_dir=manual_dir)

@@ -17,12 +17,10 @@ from absl import app
 from absl import flags
 import gin
 
-from gta_keras import checkpoints
 from gta_keras import configurables
 from gta_keras import evaluation
 from gta_keras import experiment
 from gta_keras import export
-from gta_keras.models import factory
 
 FLAGS = flags.FLAGS
 flags.DEFINE_multi_string("gin_file", [], "Gin files of the run.")
@@ -65,10 +63,7 @@ def main(argv):
     if FLAGS.saved_model:
         _evaluate_saved_model(FLAGS.saved_model, datasets)
         return
-    model = experiment.compile_model(factory.build_model())
-    checkpointer = checkpoints.Checkpointer(
-        model, checkpoints.checkpoint_directory(FLAGS.workdir))
-    checkpointer.restore_latest(require=True)
+    model, checkpointer = experiment.restore(FLAGS.workdir)
     experiment.evaluate(model, checkpointer, FLAGS.workdir, datasets=datasets,
                         data_dir=FLAGS.data_dir, manual_dir=FLAGS.manual_dir)
 
