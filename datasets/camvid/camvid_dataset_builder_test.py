@@ -10,6 +10,7 @@ import tensorflow_datasets as tfds
 
 from gta_keras import label_maps
 from gta_keras import protocols
+from gta_keras.datasets import builder_test_utils
 from gta_keras.datasets import make_dummy_data
 from gta_keras.datasets.camvid import camvid_dataset_builder
 
@@ -22,26 +23,21 @@ class CamvidTest(tfds.testing.DatasetBuilderTestCase):
 
 
 def _build(manual_dir, data_dir):
-    builder = camvid_dataset_builder.Builder(data_dir=str(data_dir))
-    builder.download_and_prepare(
-        download_config=tfds.download.DownloadConfig(manual_dir=str(manual_dir))
-    )
-    return builder
+    return builder_test_utils.build(camvid_dataset_builder.Builder, manual_dir, data_dir)
 
 
 def test_every_label_pixel_is_the_table_applied_to_the_raw_annotation(tmp_path):
     builder = _build(DUMMY_DATA, tmp_path)
-    table = label_maps.camvid_lookup()
     seen_ids = set()
     for split, (image_folder, label_folder) in camvid_dataset_builder.SPLIT_FOLDERS.items():
-        for example in tfds.as_numpy(builder.as_dataset(split=split)):
-            name = example["image_id"].decode() + ".png"
-            raw = make_dummy_data.read_png((DUMMY_DATA / label_folder / name).read_bytes())
-            assert (raw.bit_depth, raw.color_type) == (8, "gray")
-            seen_ids.update(np.unique(raw.samples).tolist())
-            np.testing.assert_array_equal(example["label"][..., 0], table[raw.samples])
-            image = make_dummy_data.read_png((DUMMY_DATA / image_folder / name).read_bytes())
-            np.testing.assert_array_equal(example["image"], image.samples)
+        raw_labels, split_ids = builder_test_utils.check_pixels(
+            tfds.as_numpy(builder.as_dataset(split=split)),
+            DUMMY_DATA / image_folder,
+            DUMMY_DATA / label_folder,
+            label_maps.camvid_lookup(),
+        )
+        assert all((raw.bit_depth, raw.color_type) == (8, "gray") for raw in raw_labels)
+        seen_ids |= split_ids
     # Every class and void was checked.
     assert seen_ids == set(range(len(protocols.CAMVID_CLASSES) + 1))
 
@@ -61,22 +57,13 @@ def test_camvid_folder_inside_manual_dir_is_found(tmp_path):
 
 
 def test_dummy_data_is_what_the_script_writes(tmp_path):
-    make_dummy_data.write_dataset("camvid", tmp_path)
-    committed = sorted(p.relative_to(DUMMY_DATA) for p in DUMMY_DATA.rglob("*.png"))
-    assert committed == sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*.png"))
-    for relative in committed:
-        old = make_dummy_data.read_png((DUMMY_DATA / relative).read_bytes())
-        new = make_dummy_data.read_png((tmp_path / relative).read_bytes())
-        np.testing.assert_array_equal(old.samples, new.samples)
-        assert (old.bit_depth, old.color_type) == (new.bit_depth, new.color_type)
+    builder_test_utils.check_dummy_data_is_what_the_script_writes("camvid", DUMMY_DATA, tmp_path)
 
 
 def test_empty_manual_dir_names_the_folders_and_the_page(tmp_path):
-    (tmp_path / "manual").mkdir()
-    with pytest.raises(AssertionError) as error:
-        _build(tmp_path / "manual", tmp_path / "data")
-    assert "testannot/" in str(error.value)
-    assert camvid_dataset_builder.HOMEPAGE in str(error.value)
+    builder_test_utils.check_empty_manual_dir_is_explained(
+        camvid_dataset_builder.Builder, tmp_path, "testannot/", camvid_dataset_builder.HOMEPAGE
+    )
 
 
 def test_missing_annotation_folder_is_named(tmp_path):

@@ -10,6 +10,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 from gta_keras import label_maps
+from gta_keras.datasets import builder_test_utils
 from gta_keras.datasets import make_dummy_data
 from gta_keras.datasets import make_validation_lists
 from gta_keras.datasets.gta5 import gta5_dataset_builder
@@ -36,11 +37,7 @@ class _Records(logging.Handler):
 
 
 def _build(manual_dir, data_dir):
-    builder = gta5_dataset_builder.Builder(data_dir=str(data_dir))
-    builder.download_and_prepare(
-        download_config=tfds.download.DownloadConfig(manual_dir=str(manual_dir))
-    )
-    return builder
+    return builder_test_utils.build(gta5_dataset_builder.Builder, manual_dir, data_dir)
 
 
 @pytest.fixture(scope="module")
@@ -62,16 +59,13 @@ def built(tmp_path_factory):
 
 def test_every_label_pixel_is_the_table_applied_to_the_raw_palette_indices(built):
     examples, _ = built
-    table = label_maps.gta5_lookup()
-    seen_ids = set()
-    for example in examples["train"] + examples["validation"]:
-        name = example["image_id"].decode() + ".png"
-        raw = make_dummy_data.read_png((DUMMY_DATA / "labels" / name).read_bytes())
-        assert raw.color_type == "palette"
-        seen_ids.update(np.unique(raw.samples).tolist())
-        np.testing.assert_array_equal(example["label"][..., 0], table[raw.samples])
-        image = make_dummy_data.read_png((DUMMY_DATA / "images" / name).read_bytes())
-        np.testing.assert_array_equal(example["image"], image.samples)
+    raw_labels, seen_ids = builder_test_utils.check_pixels(
+        examples["train"] + examples["validation"],
+        DUMMY_DATA / "images",
+        DUMMY_DATA / "labels",
+        label_maps.gta5_lookup(),
+    )
+    assert all(raw.color_type == "palette" for raw in raw_labels)
     assert seen_ids == set(range(34))  # every Cityscapes label id was checked
 
 
@@ -101,30 +95,17 @@ def test_splits_follow_the_committed_validation_list(built):
 
 
 def test_validation_list_is_reproducible_and_has_1000_real_frames():
-    text = gta5_dataset_builder.VALIDATION_LIST.read_text()
-    assert text == make_validation_lists.list_text("gta5")
-    names = make_validation_lists.read_validation_list(text)
-    assert len(names) == 1000
-    assert names <= set(make_validation_lists.FRAME_NAMES["gta5"])
+    builder_test_utils.check_validation_list(gta5_dataset_builder.VALIDATION_LIST, "gta5", 1000)
 
 
 def test_dummy_data_is_what_the_script_writes(tmp_path):
-    make_dummy_data.write_dataset("gta5", tmp_path)
-    committed = sorted(p.relative_to(DUMMY_DATA) for p in DUMMY_DATA.rglob("*.png"))
-    assert committed == sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*.png"))
-    for relative in committed:
-        old = make_dummy_data.read_png((DUMMY_DATA / relative).read_bytes())
-        new = make_dummy_data.read_png((tmp_path / relative).read_bytes())
-        np.testing.assert_array_equal(old.samples, new.samples)
-        assert (old.bit_depth, old.color_type) == (new.bit_depth, new.color_type)
+    builder_test_utils.check_dummy_data_is_what_the_script_writes("gta5", DUMMY_DATA, tmp_path)
 
 
 def test_empty_manual_dir_names_the_archives_and_the_page(tmp_path):
-    (tmp_path / "manual").mkdir()
-    with pytest.raises(AssertionError) as error:
-        _build(tmp_path / "manual", tmp_path / "data")
-    assert "01_labels.zip" in str(error.value)
-    assert gta5_dataset_builder.HOMEPAGE in str(error.value)
+    builder_test_utils.check_empty_manual_dir_is_explained(
+        gta5_dataset_builder.Builder, tmp_path, "01_labels.zip", gta5_dataset_builder.HOMEPAGE
+    )
 
 
 def test_missing_labels_folder_is_named(tmp_path):

@@ -2,17 +2,14 @@
 
 import dataclasses
 import struct
-import zlib
 
-from absl import logging
 from etils import epath
-import numpy as np
-from PIL import Image
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from gta_keras import label_maps
 from gta_keras.datasets import make_validation_lists
+from gta_keras.datasets import paired_png_builder
 
 NAME = "synthia_rand_cityscapes"
 HOMEPAGE = "https://synthia-dataset.net/downloads/"
@@ -35,33 +32,10 @@ write names such as 'RGB\\0000000.png' (with a backslash) or damage a few label 
 check the folder with `python scripts/doctor.py --dataset={NAME} --manual_dir=DIR`.
 """
 
+# How to get an intact copy of a file that does not decode, for the error message.
+_REMEDY = "re-extract it from the archive"
+
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-@dataclasses.dataclass(frozen=True)
-class Pair:
-    """An image and its label file."""
-
-    image_id: str
-    image_path: epath.Path
-    label_path: epath.Path
-
-
-@dataclasses.dataclass(frozen=True)
-class Scan:
-    """What `scan_manual_dir` found.
-
-    Attributes:
-      root: the folder holding `RGB/` and `GT/LABELS/`.
-      splits: split name -> pairs, sorted by file name.
-      unpaired: files in one folder without a same-named file in the other.
-      notes: facts worth logging, such as how much of the validation list is present.
-    """
-
-    root: epath.Path
-    splits: dict
-    unpaired: tuple
-    notes: tuple
 
 
 @dataclasses.dataclass
@@ -74,10 +48,6 @@ class SynthiaConfig(tfds.core.BuilderConfig):
     """
 
     map_lane_and_parking_to_road: bool = False
-
-
-def _png_names(folder):
-    return {path.name for path in folder.iterdir() if path.suffix.lower() == ".png"}
 
 
 def _find_root(manual_dir):
@@ -110,62 +80,26 @@ def scan_manual_dir(manual_dir):
       manual_dir: the folder the user extracted the archive into.
 
     Returns:
-      A `Scan`.
+      A `paired_png_builder.Scan`.
 
     Raises:
       FileNotFoundError: if a folder is missing or holds no pairs; the message says what
         is expected and where to get it.
     """
     root = _find_root(manual_dir)
-    folders = [root / IMAGES_DIR, root / LABELS_DIR]
-    image_names, label_names = (_png_names(folder) for folder in folders)
-    paired = sorted(image_names & label_names)
-    if not paired:
-        raise FileNotFoundError(
-            f"SYNTHIA: no image/label pairs (same file name in both folders) under {root}.\n"
-            f"{MANUAL_DOWNLOAD_INSTRUCTIONS}"
-        )
-    unpaired = sorted(folders[0] / name for name in image_names - label_names)
-    unpaired += sorted(folders[1] / name for name in label_names - image_names)
-    validation = make_validation_lists.read_validation_list(VALIDATION_LIST.read_text())
-    splits = {"train": [], "validation": []}
-    for name in paired:
-        split = "validation" if name in validation else "train"
-        splits[split].append(Pair(epath.Path(name).stem, folders[0] / name, folders[1] / name))
-    note = (
-        f"The validation list names {len(validation)} frames; "
-        f"{len(splits['validation'])} of them are present."
+    return paired_png_builder.scan_with_validation_list(
+        root, root / IMAGES_DIR, root / LABELS_DIR, VALIDATION_LIST, "SYNTHIA",
+        MANUAL_DOWNLOAD_INSTRUCTIONS,
     )
-    return Scan(root, splits, tuple(unpaired), (note,))
 
 
 def _decode_error(path, reason):
-    return ValueError(
-        f"Cannot decode {path}: {reason}. The file is damaged or not a PNG: re-extract it "
-        f"from the archive, or delete the pair. `python scripts/doctor.py --dataset={NAME} "
-        "--manual_dir=DIR` lists every such file."
-    )
+    return paired_png_builder.decode_error(path, reason, _REMEDY, NAME)
 
 
 def read_image(path):
-    """Reads an RGB frame.
-
-    Args:
-      path: the image file.
-
-    Returns:
-      A uint8 array of shape [H, W, 3].
-
-    Raises:
-      ValueError: if the file cannot be decoded; the message names it.
-    """
-    try:
-        with path.open("rb") as f:
-            image = Image.open(f)
-            image.load()
-    except (OSError, SyntaxError, ValueError, zlib.error) as error:
-        raise _decode_error(path, error) from error
-    return np.asarray(image.convert("RGB"))
+    """Reads an RGB frame; see `paired_png_builder.read_rgb`."""
+    return paired_png_builder.read_rgb(path, _REMEDY, NAME)
 
 
 def _png_bit_depth(path, data):
@@ -205,7 +139,7 @@ def read_raw_label(path):
     return label.numpy()[..., 0]
 
 
-class Builder(tfds.core.GeneratorBasedBuilder):
+class Builder(paired_png_builder.PairedPngBuilder):
     """SYNTHIA-RAND-CITYSCAPES: 9,400 synthetic frames (Ros et al., 2016).
 
     Labels are Cityscapes trainIds (0..18, 255 void); the paper evaluates SYNTHIA on the 16
@@ -213,8 +147,8 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     skipped and counted in the build log.
     """
 
-    VERSION = tfds.core.Version("1.0.0")
-    RELEASE_NOTES = {"1.0.0": "Initial release."}
+    DISPLAY_NAME = "SYNTHIA"
+    HOMEPAGE = HOMEPAGE
     MANUAL_DOWNLOAD_INSTRUCTIONS = MANUAL_DOWNLOAD_INSTRUCTIONS
     BUILDER_CONFIGS = [
         SynthiaConfig(
@@ -227,64 +161,11 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             map_lane_and_parking_to_road=True,
         ),
     ]
-    # setup.py installs the folder datasets/ as the package gta_keras.datasets. TFDS guesses
-    # this folder from the module name (gta_keras/datasets/...), which does not exist in an
-    # editable install, so name it: README.md and dummy_data/ are found from here.
-    pkg_dir_path = epath.Path(__file__).parent
+    scan_manual_dir = staticmethod(scan_manual_dir)
+    read_image = staticmethod(read_image)
+    read_raw_label = staticmethod(read_raw_label)
 
-    @tfds.core.utils.classproperty
-    @classmethod
-    def code_path(cls):
-        return epath.Path(__file__)
-
-    def _info(self):
-        return self.dataset_info_from_configs(
-            features=tfds.features.FeaturesDict(
-                {
-                    "image": tfds.features.Image(shape=(None, None, 3), encoding_format="png"),
-                    "label": tfds.features.Image(shape=(None, None, 1), encoding_format="png"),
-                    "image_id": tfds.features.Text(),
-                }
-            ),
-            supervised_keys=("image", "label"),
-            homepage=HOMEPAGE,
-        )
-
-    def _split_generators(self, dl_manager):
-        scan = scan_manual_dir(dl_manager.manual_dir)
-        for note in scan.notes:
-            logging.info("SYNTHIA: %s", note)
-        if scan.unpaired:
-            logging.warning(
-                "SYNTHIA: ignoring %d file(s) without a partner: %s",
-                len(scan.unpaired),
-                ", ".join(str(path) for path in scan.unpaired),
-            )
-        return {split: self._generate_examples(pairs) for split, pairs in scan.splits.items()}
-
-    def _generate_examples(self, pairs):
-        table = label_maps.synthia_lookup(
+    def lookup_table(self):
+        return label_maps.synthia_lookup(
             map_lane_and_parking_to_road=self.builder_config.map_lane_and_parking_to_road
         )
-        skipped = 0
-        for pair in pairs:
-            image = read_image(pair.image_path)
-            raw_label = read_raw_label(pair.label_path)
-            if image.shape[:2] != raw_label.shape:
-                skipped += 1
-                logging.warning(
-                    "SYNTHIA: skipping %s: image %s is %dx%d but label %s is %dx%d.",
-                    pair.image_id, pair.image_path, image.shape[1], image.shape[0],
-                    pair.label_path, raw_label.shape[1], raw_label.shape[0],
-                )
-                continue
-            yield pair.image_id, {
-                "image": image,
-                "label": label_maps.apply_lookup(table, raw_label)[..., None],
-                "image_id": pair.image_id,
-            }
-        if skipped:
-            logging.warning(
-                "SYNTHIA: skipped %d of %d pairs with mismatched image/label sizes.",
-                skipped, len(pairs),
-            )

@@ -13,6 +13,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 from gta_keras import label_maps
+from gta_keras.datasets import builder_test_utils
 from gta_keras.datasets import make_dummy_data
 from gta_keras.datasets import make_validation_lists
 from gta_keras.datasets.synthia_rand_cityscapes import synthia_rand_cityscapes_dataset_builder
@@ -29,11 +30,7 @@ class SynthiaRandCityscapesTest(tfds.testing.DatasetBuilderTestCase):
 
 
 def _build(manual_dir, data_dir, config="default"):
-    builder = builder_module.Builder(data_dir=str(data_dir), config=config)
-    builder.download_and_prepare(
-        download_config=tfds.download.DownloadConfig(manual_dir=str(manual_dir))
-    )
-    return builder
+    return builder_test_utils.build(builder_module.Builder, manual_dir, data_dir, config=config)
 
 
 @pytest.fixture(scope="module")
@@ -50,19 +47,17 @@ def test_every_label_pixel_is_the_table_applied_to_the_first_16_bit_channel(
 ):
     builder = _build(DUMMY_DATA, data_dir, config)
     table = label_maps.synthia_lookup(map_lane_and_parking_to_road=map_lane_and_parking_to_road)
-    seen_ids, count = set(), 0
-    for split in ("train", "validation"):
-        for example in tfds.as_numpy(builder.as_dataset(split=split)):
-            name = example["image_id"].decode() + ".png"
-            raw = make_dummy_data.read_png((LABELS / name).read_bytes())
-            assert (raw.bit_depth, raw.samples.shape[-1]) == (16, 3)
-            class_ids = raw.samples[..., 0]
-            seen_ids.update(np.unique(class_ids).tolist())
-            np.testing.assert_array_equal(example["label"][..., 0], table[class_ids])
-            image = make_dummy_data.read_png((DUMMY_DATA / "RGB" / name).read_bytes())
-            np.testing.assert_array_equal(example["image"], image.samples)
-            count += 1
-    assert count == 5
+    examples = [
+        example
+        for split in ("train", "validation")
+        for example in tfds.as_numpy(builder.as_dataset(split=split))
+    ]
+    # The class id is the first 16-bit channel; the table is applied to it alone.
+    raw_labels, seen_ids = builder_test_utils.check_pixels(
+        examples, DUMMY_DATA / "RGB", LABELS, table, class_ids=lambda raw: raw.samples[..., 0]
+    )
+    assert all((raw.bit_depth, raw.samples.shape[-1]) == (16, 3) for raw in raw_labels)
+    assert len(examples) == 5
     assert seen_ids == set(range(23))  # every SYNTHIA class id was checked
 
 
@@ -89,30 +84,21 @@ def test_archive_folder_is_found_inside_manual_dir(tmp_path):
 
 
 def test_validation_list_is_reproducible_and_has_100_real_frames():
-    text = builder_module.VALIDATION_LIST.read_text()
-    assert text == make_validation_lists.list_text("synthia_rand_cityscapes")
-    names = make_validation_lists.read_validation_list(text)
-    assert len(names) == 100
-    assert names <= set(make_validation_lists.FRAME_NAMES["synthia_rand_cityscapes"])
+    builder_test_utils.check_validation_list(
+        builder_module.VALIDATION_LIST, "synthia_rand_cityscapes", 100
+    )
 
 
 def test_dummy_data_is_what_the_script_writes(tmp_path):
-    make_dummy_data.write_dataset("synthia_rand_cityscapes", tmp_path)
-    committed = sorted(p.relative_to(DUMMY_DATA) for p in DUMMY_DATA.rglob("*.png"))
-    assert committed == sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*.png"))
-    for relative in committed:
-        old = make_dummy_data.read_png((DUMMY_DATA / relative).read_bytes())
-        new = make_dummy_data.read_png((tmp_path / relative).read_bytes())
-        np.testing.assert_array_equal(old.samples, new.samples)
-        assert (old.bit_depth, old.color_type) == (new.bit_depth, new.color_type)
+    builder_test_utils.check_dummy_data_is_what_the_script_writes(
+        "synthia_rand_cityscapes", DUMMY_DATA, tmp_path
+    )
 
 
 def test_empty_manual_dir_names_the_archive_and_the_page(tmp_path):
-    (tmp_path / "manual").mkdir()
-    with pytest.raises(AssertionError) as error:
-        _build(tmp_path / "manual", tmp_path / "data")
-    assert builder_module.ARCHIVE in str(error.value)
-    assert builder_module.HOMEPAGE in str(error.value)
+    builder_test_utils.check_empty_manual_dir_is_explained(
+        builder_module.Builder, tmp_path, builder_module.ARCHIVE, builder_module.HOMEPAGE
+    )
 
 
 def test_missing_labels_folder_is_named(tmp_path):
