@@ -57,8 +57,12 @@ def summarize(runs):
                    if value is not None]
         per_class = {
             name: _mean_std([run["per_class_iou"][name] for run in mine]) for name in classes}
-        methods[method] = {"miou": _mean_std([run["miou"] for run in mine]),
-                           "per_class_iou": per_class, "num_seeds": len(mine)}
+        splits = mine[0]["miou_by_split"]
+        methods[method] = {
+            "miou": _mean_std([run["miou"] for run in mine]),
+            "per_class_iou": per_class, "num_seeds": len(mine),
+            "miou_by_split": {split: _mean_std([run["miou_by_split"][split] for run in mine])
+                              for split in splits}}
     return methods
 
 
@@ -74,6 +78,17 @@ def markdown_table(methods):
     lines.append("| **mIoU** | " + " | ".join(
         f"**{_cell(methods[m]['miou'])}**" for m in names) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _miou_by_split(run_dir):
+    """mIoU of every split the run evaluated (e.g. the source's validation split too)."""
+    folder = os.path.join(run_dir, "eval")
+    scores = {}
+    for name in sorted(os.listdir(folder)):
+        with open(os.path.join(folder, name)) as f:
+            result = json.load(f)
+        scores[f"{result['dataset']}:{result['split']}"] = result["miou"]
+    return scores
 
 
 def _mean_std(values):
@@ -101,7 +116,8 @@ def main(argv):
             with open(path) as f:
                 result = json.load(f)
             runs.append({"method": method, "seed": seed, "miou": result["miou"],
-                         "per_class_iou": result["per_class_iou"], "seconds": seconds})
+                         "per_class_iou": result["per_class_iou"], "seconds": seconds,
+                         "miou_by_split": _miou_by_split(run_dir)})
             print(f"{method} seed {seed}: mIoU {100 * result['miou']:.1f} "
                   f"({seconds:.0f} s)", flush=True)
     methods = summarize(runs)
@@ -110,9 +126,14 @@ def main(argv):
     with open(os.path.join(FLAGS.workdir, "summary.json"), "w") as f:
         json.dump(summary, f, indent=2)
     table = markdown_table(methods)
+    splits = "".join(
+        f"- {method}, {split}: {_cell(stat)}\n" for method, info in methods.items()
+        for split, stat in info["miou_by_split"].items())
+    text = (f"IoU (%) on {report}, mean ± std over {FLAGS.seeds} seeds\n\n{table}\n"
+            f"mIoU (%) of every evaluated split:\n\n{splits}")
     with open(os.path.join(FLAGS.workdir, "summary.md"), "w") as f:
-        f.write(f"IoU (%) on {report}, mean ± std over {FLAGS.seeds} seeds\n\n{table}")
-    print(table)
+        f.write(text)
+    print(text)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,40 @@
+"""scripts/seeds.py: the per-method summary and its markdown table."""
+
+import importlib.util
+import os
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope="module")
+def seeds():
+    spec = importlib.util.spec_from_file_location(
+        "seeds_script", os.path.join(ROOT, "scripts", "seeds.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _run(method, seed, miou, road, sky):
+    return {"method": method, "seed": seed, "miou": miou,
+            "per_class_iou": {"road": road, "sky": sky, "train": None},
+            "miou_by_split": {"target:validation": miou, "source:validation": miou + 0.3}}
+
+
+def test_summary_mean_and_std_per_method_and_class(seeds):
+    runs = [_run("source_only", 0, 0.10, 0.5, 0.1), _run("source_only", 1, 0.20, 0.7, 0.3),
+            _run("lsd", 0, 0.30, 0.8, 0.4)]
+    methods = seeds.summarize(runs)
+    assert list(methods) == ["source_only", "lsd"]
+    assert methods["source_only"]["miou"] == {"mean": pytest.approx(0.15),
+                                              "std": pytest.approx(0.05)}
+    assert methods["source_only"]["per_class_iou"]["road"]["mean"] == pytest.approx(0.6)
+    assert "train" not in methods["source_only"]["per_class_iou"]
+    assert methods["lsd"]["num_seeds"] == 1
+    assert methods["lsd"]["miou_by_split"]["source:validation"]["mean"] == pytest.approx(0.6)
+    table = seeds.markdown_table(methods)
+    assert "| class | source_only | lsd |" in table
+    assert "| road | 60.0 ± 10.0 | 80.0 ± 0.0 |" in table
+    assert "| **mIoU** | **15.0 ± 5.0** | **30.0 ± 0.0** |" in table
