@@ -97,7 +97,8 @@ def train(workdir, steps=100000, steps_per_epoch=1000, seed=0, checkpoints_to_ke
         ]
         model.fit(dataset, epochs=steps // steps_per_epoch,
                   initial_epoch=checkpointer.step // steps_per_epoch,
-                  steps_per_epoch=steps_per_epoch, callbacks=callbacks, verbose=verbose)
+                  steps_per_epoch=steps_per_epoch, callbacks=callbacks, verbose=verbose,
+                  shuffle=False)  # The pipeline shuffles; Keras cannot shuffle tf.data.
     _write_operative_config(workdir)
     return model, checkpointer
 
