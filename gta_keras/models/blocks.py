@@ -45,7 +45,9 @@ def residual_block(x, activation, dropout_rate, name):
       A tensor shaped like `x`.
     """
     channels = x.shape[-1]
-    y = keras.layers.Conv2D(channels, 3, padding="same", name=f"{name}_conv")(x)
+    # No bias: the instance norm right after removes any per-channel constant.
+    y = keras.layers.Conv2D(channels, 3, padding="same", use_bias=False,
+                            name=f"{name}_conv")(x)
     y = instance_norm(f"{name}_norm")(y)
     y = _activation(activation, f"{name}_act")(y)
     y = keras.layers.Dropout(dropout_rate, name=f"{name}_dropout")(y)

@@ -37,7 +37,9 @@ def build_discriminator(num_classes, width_multiplier=1.0, blocks_per_stage=3,
     """
     image = keras.Input((None, None, 3), name="image")
     width = blocks.scaled_width(128, width_multiplier)
-    x = keras.layers.Conv2D(width, 4, strides=2, padding="same", name="stem_conv")(image)
+    # No bias: the instance norm right after removes any per-channel constant.
+    x = keras.layers.Conv2D(width, 4, strides=2, padding="same", use_bias=False,
+                            name="stem_conv")(image)
     x = blocks.norm_act(x, "leaky_relu", "stem")
     for stage in range(3):
         if stage > 0:

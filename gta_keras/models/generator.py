@@ -38,7 +38,8 @@ def build_generator(fc_width, pool4_channels, pool3_channels, width_multiplier=1
     def stage(x, filters, kernel_size, strides, stage_name):
         x = keras.layers.Conv2DTranspose(
             blocks.scaled_width(filters, width_multiplier), kernel_size, strides=strides,
-            padding="same", name=f"{stage_name}_deconv")(x)
+            padding="same", use_bias=False,  # the instance norm removes a bias anyway
+            name=f"{stage_name}_deconv")(x)
         x = blocks.norm_act(x, "relu", stage_name)
         for i in range(blocks_per_stage):
             x = blocks.residual_block(x, "relu", dropout_rate, f"{stage_name}_res{i}")
