@@ -60,11 +60,18 @@ def test_smoke_run_trains_evaluates_and_exports(tmp_path):
     reevaluated = json.loads(
         (workdir / "eval" / "procedural_streets_realistic_validation.json").read_text())
     assert reevaluated["miou"] == metrics["miou"]
-    served = subprocess.run(
-        [sys.executable, "scripts/evaluate.py", "--gin_file=gin/smoke.gin",
-         f"--workdir={workdir}", f"--data_dir={data_dir}", f"--saved_model={export_dir}",
-         "--dataset=procedural_streets/realistic:validation"],
-        capture_output=True, text=True, cwd=ROOT, timeout=600)
+    def evaluate_script(*args):
+        return subprocess.run(
+            [sys.executable, "scripts/evaluate.py", "--gin_file=gin/smoke.gin",
+             f"--workdir={workdir}", f"--data_dir={data_dir}",
+             "--dataset=procedural_streets/realistic:validation", *args],
+            capture_output=True, text=True, cwd=ROOT, timeout=600)
+
+    from_checkpoint = evaluate_script()
+    assert from_checkpoint.returncode == 0, from_checkpoint.stderr[-3000:]
+    assert json.loads((workdir / "eval" / "procedural_streets_realistic_validation.json")
+                      .read_text())["miou"] == metrics["miou"]
+    served = evaluate_script(f"--saved_model={export_dir}")
     assert served.returncode == 0, served.stderr[-3000:]
     served_metrics = json.loads((workdir / "eval_saved_model" /
                                  "procedural_streets_realistic_validation.json").read_text())
