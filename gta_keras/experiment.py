@@ -77,11 +77,16 @@ def train(workdir, steps=100000, steps_per_epoch=1000, seed=0, checkpoints_to_ke
     if steps % steps_per_epoch:
         raise ValueError(f"steps ({steps}) must be a multiple of steps_per_epoch "
                          f"({steps_per_epoch}).")
-    keras.utils.set_random_seed(seed)
     directory = checkpoints.checkpoint_directory(workdir)
     start = checkpoints.latest_step(directory)
     # Data first: a missing dataset is reported before any weights are downloaded. A
     # resumed run draws new crops instead of replaying those of the first epochs.
+    # This first call only makes sure the data is on disk: generating it (the demo's
+    # procedural_streets on first use) draws from the global random state, so seeding
+    # comes after it and the initial weights are the same whether or not the data had
+    # to be generated.
+    pipeline.make_train_dataset(data_dir=data_dir, manual_dir=manual_dir, seed=seed + start)
+    keras.utils.set_random_seed(seed)
     dataset = pipeline.make_train_dataset(data_dir=data_dir, manual_dir=manual_dir,
                                           seed=seed + start)
     model = compile_model(factory.build_model())
