@@ -66,6 +66,50 @@ class Checkpointer:
         return path
 
 
+def warm_start(model, source):
+    """Initialises F and C from another run's checkpoint; G, D and optimizers stay fresh.
+
+    Meant for adapting from a trained segmenter (e.g. a `source_only` run): only the
+    embedder and classifier are read, so a checkpoint with or without G and D serves.
+
+    Args:
+      model: a compiled `DomainAdaptationModel` whose F and C match the checkpoint's.
+      source: a run's folder (its newest checkpoint is used), a checkpoint folder, or a
+        checkpoint path such as ".../checkpoints/ckpt-1500".
+
+    Returns:
+      The checkpoint path read.
+
+    Raises:
+      FileNotFoundError: when `source` holds no checkpoint.
+      ValueError: when the checkpoint's F or C does not fit the model's.
+    """
+    path = _find_checkpoint(source)
+    segmenter = tf.train.Checkpoint(embedder=model.embedder, classifier=model.classifier)
+    try:
+        segmenter.restore(path).expect_partial().assert_existing_objects_matched()
+    except (AssertionError, ValueError) as error:
+        raise ValueError(
+            f"Cannot warm-start from {path}: its embedder and classifier do not match "
+            f"this model's ({error}). Use the same build_model sizes (width_multiplier, "
+            "fc_width, num_classes) as the run that wrote it.") from error
+    return path
+
+
+def _find_checkpoint(source):
+    """The checkpoint path that `source` (run folder, checkpoint folder or path) names."""
+    for directory in (checkpoint_directory(source), source):
+        if os.path.isdir(directory):
+            path = tf.train.latest_checkpoint(directory)
+            if path:
+                return path
+    if tf.io.gfile.exists(source + ".index"):
+        return source
+    raise FileNotFoundError(
+        f"No checkpoint to warm-start from in {source}. Give a run's --workdir, its "
+        "checkpoints folder, or a path like <workdir>/checkpoints/ckpt-1500.")
+
+
 class CheckpointCallback(keras.callbacks.Callback):
     """Saves a checkpoint at the end of every epoch and of training."""
 

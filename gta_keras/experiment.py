@@ -54,7 +54,7 @@ def compile_model(model, f_optimizer_fn=configurables.adam,
 
 @gin.configurable(denylist=["workdir", "data_dir", "manual_dir"])
 def train(workdir, steps=100000, steps_per_epoch=1000, seed=0, checkpoints_to_keep=3,
-          verbose=1, data_dir=None, manual_dir=None):
+          verbose=1, warm_start_from=None, data_dir=None, manual_dir=None):
     """Trains (or resumes training of) the model of `factory.build_model`.
 
     A checkpoint is written at the end of every epoch; training resumes from the newest
@@ -68,6 +68,9 @@ def train(workdir, steps=100000, steps_per_epoch=1000, seed=0, checkpoints_to_ke
       seed: seeds weight initialisation, dropout, data order and crops.
       checkpoints_to_keep: checkpoints kept.
       verbose: Keras progress bar (1) or one line per epoch (2) or silent (0).
+      warm_start_from: another run's folder or checkpoint to initialise F and C from
+        when this run starts (not when it resumes); e.g. a `source_only` run to adapt.
+        G, D and the optimizers start fresh, and `steps` counts from 0 again.
       data_dir: TFDS data dir.
       manual_dir: folder of manual downloads.
 
@@ -94,6 +97,9 @@ def train(workdir, steps=100000, steps_per_epoch=1000, seed=0, checkpoints_to_ke
     restored = checkpointer.restore_latest()
     if restored:
         logging.info("Resuming from %s at step %d.", restored, checkpointer.step)
+    elif warm_start_from:
+        logging.info("Warm start of F and C from %s.",
+                     checkpoints.warm_start(model, warm_start_from))
     if checkpointer.step < steps:
         callbacks = [
             checkpoints.CheckpointCallback(checkpointer),

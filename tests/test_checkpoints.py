@@ -4,6 +4,8 @@ import numpy as np
 import pytest
 
 from gta_keras import checkpoints
+from gta_keras import configurables
+from gta_keras.models import factory
 from tests import tiny
 
 
@@ -52,3 +54,59 @@ def test_source_only_checkpoint_restores_into_source_only(tmp_path):
     checkpoints.Checkpointer(fresh, str(tmp_path)).restore_latest(require=True)
     for a, b in zip(model.classifier.weights, fresh.classifier.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def _trained_checkpoint(tmp_path, model=None):
+    """A (source-only by default) model trained one step, and its run folder."""
+    model = model or tiny.model(method="source_only")
+    workdir = tmp_path / "run"
+    saver = checkpoints.Checkpointer(model, checkpoints.checkpoint_directory(str(workdir)))
+    tiny.train_one_step(model, tiny.batch())
+    saver.save()
+    return model, workdir
+
+
+def _assert_equal_weights(a, b):
+    assert len(a.weights) == len(b.weights) > 0
+    for x, y in zip(a.weights, b.weights):
+        np.testing.assert_array_equal(x.numpy(), y.numpy())
+
+
+def test_warm_start_reads_f_and_c_from_a_source_only_run(tmp_path):
+    source_only, workdir = _trained_checkpoint(tmp_path)
+    adapted = tiny.model(method="lsd")
+    checkpoints.Checkpointer(adapted, str(tmp_path / "adapted"))
+    fresh_g = tiny.snapshot(adapted.generator.weights)
+    fresh_d = tiny.snapshot(adapted.discriminator.weights)
+
+    path = checkpoints.warm_start(adapted, str(workdir))
+
+    assert path.endswith("ckpt-1")
+    _assert_equal_weights(source_only.embedder, adapted.embedder)
+    _assert_equal_weights(source_only.classifier, adapted.classifier)
+    assert not any(tiny.changed(fresh_g, adapted.generator.weights))
+    assert not any(tiny.changed(fresh_d, adapted.discriminator.weights))
+    assert int(adapted.f_optimizer.iterations.numpy()) == 0  # a new run, from step 0
+
+
+def test_warm_start_accepts_a_checkpoint_folder_or_path(tmp_path):
+    source_only, workdir = _trained_checkpoint(tmp_path)
+    folder = checkpoints.checkpoint_directory(str(workdir))
+    for source in (folder, folder + "/ckpt-1"):
+        adapted = tiny.model(method="lsd")
+        assert checkpoints.warm_start(adapted, source) == folder + "/ckpt-1"
+        _assert_equal_weights(source_only.embedder, adapted.embedder)
+
+
+def test_warm_start_without_checkpoint_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="No checkpoint to warm-start from"):
+        checkpoints.warm_start(tiny.model(), str(tmp_path / "nowhere"))
+
+
+def test_warm_start_from_a_different_segmenter_is_a_clear_error(tmp_path):
+    wider = factory.build_model(num_classes=tiny.NUM_CLASSES, method="source_only",
+                                width_multiplier=1 / 32, fc_width=16)
+    wider.compile(configurables.adam(1e-3))
+    _, workdir = _trained_checkpoint(tmp_path, wider)
+    with pytest.raises(ValueError, match="do not match this model"):
+        checkpoints.warm_start(tiny.model(), str(workdir))
