@@ -10,6 +10,10 @@ import keras
 import tensorflow as tf
 
 
+class CheckpointMismatchError(ValueError):
+    """A checkpoint does not fit the model and optimizers built from the gin config."""
+
+
 class Checkpointer:
     """Saves and restores a `DomainAdaptationModel` and its optimizers.
 
@@ -53,6 +57,8 @@ class Checkpointer:
 
         Raises:
           FileNotFoundError: if `require` and there is no checkpoint.
+          CheckpointMismatchError: if the checkpoint was written by a differently
+            configured model or optimizer.
         """
         path = self.manager.latest_checkpoint
         if path is None:
@@ -61,8 +67,14 @@ class Checkpointer:
                     f"No checkpoint in {self.manager.directory}. Train first (--mode=train) "
                     "or point --workdir at a trained run.")
             return None
-        # Parts a method does not use (G and D for source_only) may be in the file.
-        self.checkpoint.restore(path).expect_partial().assert_existing_objects_matched()
+        try:
+            # Parts a method does not use (G and D for source_only) may be in the file.
+            self.checkpoint.restore(path).expect_partial().assert_existing_objects_matched()
+        except (AssertionError, ValueError) as error:
+            raise CheckpointMismatchError(
+                f"{path} does not fit the model and optimizers built from this gin "
+                f"configuration ({_first_line(error)}). Use the gin files and bindings the "
+                "run was trained with; they are in its operative_config.gin.") from error
         return path
 
 
@@ -82,17 +94,17 @@ def warm_start(model, source):
 
     Raises:
       FileNotFoundError: when `source` holds no checkpoint.
-      ValueError: when the checkpoint's F or C does not fit the model's.
+      CheckpointMismatchError: when the checkpoint's F or C does not fit the model's.
     """
     path = _find_checkpoint(source)
     segmenter = tf.train.Checkpoint(embedder=model.embedder, classifier=model.classifier)
     try:
         segmenter.restore(path).expect_partial().assert_existing_objects_matched()
     except (AssertionError, ValueError) as error:
-        raise ValueError(
+        raise CheckpointMismatchError(
             f"Cannot warm-start from {path}: its embedder and classifier do not match "
-            f"this model's ({error}). Use the same build_model sizes (width_multiplier, "
-            "fc_width, num_classes) as the run that wrote it.") from error
+            f"this model's ({_first_line(error)}). Use the same build_model sizes "
+            "(width_multiplier, fc_width, num_classes) as the run that wrote it.") from error
     return path
 
 
@@ -108,6 +120,11 @@ def _find_checkpoint(source):
     raise FileNotFoundError(
         f"No checkpoint to warm-start from in {source}. Give a run's --workdir, its "
         "checkpoints folder, or a path like <workdir>/checkpoints/ckpt-1500.")
+
+
+def _first_line(error):
+    """The first line of an error's message (TensorFlow's can run to pages)."""
+    return str(error).strip().split("\n", 1)[0]
 
 
 class CheckpointCallback(keras.callbacks.Callback):

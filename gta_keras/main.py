@@ -4,6 +4,7 @@ import sys
 
 from absl import app
 from absl import flags
+from gta_keras import checkpoints
 from gta_keras import configurables
 from gta_keras import experiment
 from gta_keras.data import pipeline
@@ -30,8 +31,8 @@ def main(argv):
     try:
         experiment.run(FLAGS.workdir, FLAGS.mode, data_dir=FLAGS.data_dir,
                        manual_dir=FLAGS.manual_dir)
-    except pipeline.DatasetUnavailableError as error:
-        # What is missing and where to get it, without a traceback.
+    except (pipeline.DatasetUnavailableError, checkpoints.CheckpointMismatchError) as error:
+        # What is wrong and what to do, without a traceback.
         sys.exit(f"gta_keras: {error}")
 
 

@@ -56,6 +56,19 @@ def test_source_only_checkpoint_restores_into_source_only(tmp_path):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
+def test_checkpoint_of_a_differently_configured_run_is_a_clear_error(tmp_path):
+    model = tiny.model()
+    saver = checkpoints.Checkpointer(model, str(tmp_path))
+    tiny.train_one_step(model, tiny.batch())
+    saver.save()
+    # Same players, but F's learning rate decays: its optimizer state has another layout.
+    other = tiny.model()
+    other.compile(configurables.adam(1e-3, decay_steps=10), configurables.adam(1e-3),
+                  configurables.adam(1e-3), run_eagerly=True)
+    with pytest.raises(checkpoints.CheckpointMismatchError, match="operative_config.gin"):
+        checkpoints.Checkpointer(other, str(tmp_path)).restore_latest()
+
+
 def _trained_checkpoint(tmp_path, model=None):
     """A (source-only by default) model trained one step, and its run folder."""
     model = model or tiny.model(method="source_only")
@@ -108,5 +121,6 @@ def test_warm_start_from_a_different_segmenter_is_a_clear_error(tmp_path):
                                 width_multiplier=1 / 32, fc_width=16)
     wider.compile(configurables.adam(1e-3))
     _, workdir = _trained_checkpoint(tmp_path, wider)
-    with pytest.raises(ValueError, match="do not match this model"):
+    with pytest.raises(checkpoints.CheckpointMismatchError,
+                       match="do not match this model"):
         checkpoints.warm_start(tiny.model(), str(workdir))

@@ -60,6 +60,18 @@ def test_smoke_run_trains_evaluates_and_exports(tmp_path):
     reevaluated = json.loads(
         (workdir / "eval" / "procedural_streets_realistic_validation.json").read_text())
     assert reevaluated["miou"] == metrics["miou"]
+
+    # Evaluating with another configuration than the run's is a one-line error that
+    # changes nothing on disk.
+    mismatched = _run_cli("--gin_file=gin/smoke.gin", f"--workdir={workdir}",
+                          f"--data_dir={data_dir}", "--mode=evaluate",
+                          "--gin_bindings=build_model.fc_width = 24")
+    assert mismatched.returncode != 0
+    assert "operative_config.gin" in mismatched.stderr, mismatched.stderr[-3000:]
+    assert "Traceback" not in mismatched.stderr
+    assert json.loads((workdir / "eval" / "procedural_streets_realistic_validation.json")
+                      .read_text()) == reevaluated
+
     def evaluate_script(*args):
         return subprocess.run(
             [sys.executable, "scripts/evaluate.py", "--gin_file=gin/smoke.gin",
