@@ -14,6 +14,10 @@ class CheckpointMismatchError(ValueError):
     """A checkpoint does not fit the model and optimizers built from the gin config."""
 
 
+class CheckpointNotFoundError(FileNotFoundError):
+    """There is no checkpoint where one is needed."""
+
+
 class Checkpointer:
     """Saves and restores a `DomainAdaptationModel` and its optimizers.
 
@@ -56,14 +60,14 @@ class Checkpointer:
           The restored checkpoint's path, or None.
 
         Raises:
-          FileNotFoundError: if `require` and there is no checkpoint.
+          CheckpointNotFoundError: if `require` and there is no checkpoint.
           CheckpointMismatchError: if the checkpoint was written by a differently
             configured model or optimizer.
         """
         path = self.manager.latest_checkpoint
         if path is None:
             if require:
-                raise FileNotFoundError(
+                raise CheckpointNotFoundError(
                     f"No checkpoint in {self.manager.directory}. Train first (--mode=train) "
                     "or point --workdir at a trained run.")
             return None
@@ -93,10 +97,10 @@ def warm_start(model, source):
       The checkpoint path read.
 
     Raises:
-      FileNotFoundError: when `source` holds no checkpoint.
+      CheckpointNotFoundError: when `source` holds no checkpoint.
       CheckpointMismatchError: when the checkpoint's F or C does not fit the model's.
     """
-    path = _find_checkpoint(source)
+    path = find_checkpoint(source)
     segmenter = tf.train.Checkpoint(embedder=model.embedder, classifier=model.classifier)
     try:
         segmenter.restore(path).expect_partial().assert_existing_objects_matched()
@@ -108,8 +112,12 @@ def warm_start(model, source):
     return path
 
 
-def _find_checkpoint(source):
-    """The checkpoint path that `source` (run folder, checkpoint folder or path) names."""
+def find_checkpoint(source):
+    """The checkpoint path that `source` (run folder, checkpoint folder or path) names.
+
+    Raises:
+      CheckpointNotFoundError: when `source` holds no checkpoint.
+    """
     for directory in (checkpoint_directory(source), source):
         if os.path.isdir(directory):
             path = tf.train.latest_checkpoint(directory)
@@ -117,7 +125,7 @@ def _find_checkpoint(source):
                 return path
     if tf.io.gfile.exists(source + ".index"):
         return source
-    raise FileNotFoundError(
+    raise CheckpointNotFoundError(
         f"No checkpoint to warm-start from in {source}. Give a run's --workdir, its "
         "checkpoints folder, or a path like <workdir>/checkpoints/ckpt-1500.")
 

@@ -82,6 +82,9 @@ def train(workdir, steps=100000, steps_per_epoch=1000, seed=0, checkpoints_to_ke
                          f"({steps_per_epoch}).")
     directory = checkpoints.checkpoint_directory(workdir)
     start = checkpoints.latest_step(directory)
+    # A wrong warm-start path fails now, before any data is prepared.
+    warm_start_path = (checkpoints.find_checkpoint(warm_start_from)
+                       if warm_start_from and not start else None)
     # Data first: a missing dataset is reported before any weights are downloaded. A
     # resumed run draws new crops instead of replaying those of the first epochs.
     # This first call only makes sure the data is on disk: generating it (the demo's
@@ -97,9 +100,9 @@ def train(workdir, steps=100000, steps_per_epoch=1000, seed=0, checkpoints_to_ke
     restored = checkpointer.restore_latest()
     if restored:
         logging.info("Resuming from %s at step %d.", restored, checkpointer.step)
-    elif warm_start_from:
+    elif warm_start_path:
         logging.info("Warm start of F and C from %s.",
-                     checkpoints.warm_start(model, warm_start_from))
+                     checkpoints.warm_start(model, warm_start_path))
     if checkpointer.step < steps:
         callbacks = [
             checkpoints.CheckpointCallback(checkpointer),

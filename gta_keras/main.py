@@ -31,7 +31,8 @@ def main(argv):
     try:
         experiment.run(FLAGS.workdir, FLAGS.mode, data_dir=FLAGS.data_dir,
                        manual_dir=FLAGS.manual_dir)
-    except (pipeline.DatasetUnavailableError, checkpoints.CheckpointMismatchError) as error:
+    except (pipeline.DatasetUnavailableError, checkpoints.CheckpointNotFoundError,
+            checkpoints.CheckpointMismatchError) as error:
         # What is wrong and what to do, without a traceback.
         sys.exit(f"gta_keras: {error}")
 

@@ -41,7 +41,7 @@ def test_missing_checkpoint_is_a_clear_error(tmp_path):
     saver = checkpoints.Checkpointer(tiny.model(), str(tmp_path / "none"))
     assert saver.restore_latest() is None
     assert checkpoints.latest_step(str(tmp_path / "none")) == 0
-    with pytest.raises(FileNotFoundError, match="Train first"):
+    with pytest.raises(checkpoints.CheckpointNotFoundError, match="Train first"):
         saver.restore_latest(require=True)
 
 
@@ -112,7 +112,8 @@ def test_warm_start_accepts_a_checkpoint_folder_or_path(tmp_path):
 
 
 def test_warm_start_without_checkpoint_is_a_clear_error(tmp_path):
-    with pytest.raises(FileNotFoundError, match="No checkpoint to warm-start from"):
+    with pytest.raises(checkpoints.CheckpointNotFoundError,
+                       match="No checkpoint to warm-start from"):
         checkpoints.warm_start(tiny.model(), str(tmp_path / "nowhere"))
 
 

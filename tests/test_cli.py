@@ -98,3 +98,11 @@ def test_cli_reports_a_missing_dataset_clearly(tmp_path):
                       f"--manual_dir={tmp_path / 'empty'}")
     assert result.returncode != 0
     assert "gta5" in result.stderr and "manual" in result.stderr.lower()
+
+
+def test_cli_reports_a_missing_checkpoint_clearly(tmp_path):
+    result = _run_cli("--gin_file=gin/smoke.gin", f"--workdir={tmp_path / 'untrained'}",
+                      f"--data_dir={tmp_path / 'tfds'}", "--mode=evaluate")
+    assert result.returncode != 0
+    assert "No checkpoint" in result.stderr and "Train first" in result.stderr
+    assert "Traceback" not in result.stderr

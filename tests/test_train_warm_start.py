@@ -1,5 +1,6 @@
 """`train(warm_start_from=...)` initialises F and C once, at the start of a new run."""
 
+import pytest
 import tensorflow as tf
 
 from gta_keras import checkpoints
@@ -46,11 +47,23 @@ def test_warm_start_on_a_new_run_only(monkeypatch, tmp_path):
     monkeypatch.setattr(experiment.checkpoints, "warm_start", spy)
     _, checkpointer = _tiny_train(monkeypatch, tmp_path / "lsd", steps=1,
                                   warm_start_from=str(tmp_path / "so"))
-    assert calls == [str(tmp_path / "so")]
+    read = str(tmp_path / "so" / "checkpoints" / "ckpt-1")  # the run's newest checkpoint
+    assert calls == [read]
     assert checkpointer.step == 1  # counted from 0, not from the source run's step
 
     # Resuming reads this run's own checkpoint, not the warm start again.
     _, checkpointer = _tiny_train(monkeypatch, tmp_path / "lsd", steps=2,
                                   warm_start_from=str(tmp_path / "so"))
-    assert calls == [str(tmp_path / "so")]
+    assert calls == [read]
     assert checkpointer.step == 2
+
+
+def test_missing_warm_start_fails_before_any_data_work(monkeypatch, tmp_path):
+    def no_data(**unused):
+        raise AssertionError("the data pipeline ran before the warm-start path was checked")
+
+    monkeypatch.setattr(experiment.pipeline, "make_train_dataset", no_data)
+    with pytest.raises(checkpoints.CheckpointNotFoundError, match="warm-start"):
+        experiment.train(str(tmp_path / "run"), steps=1, steps_per_epoch=1,
+                         warm_start_from=str(tmp_path / "nowhere"))
+    assert not (tmp_path / "run").exists()
