@@ -71,14 +71,12 @@ class Checkpointer:
                     f"No checkpoint in {self.manager.directory}. Train first (--mode=train) "
                     "or point --workdir at a trained run.")
             return None
-        try:
-            # Parts a method does not use (G and D for source_only) may be in the file.
-            self.checkpoint.restore(path).expect_partial().assert_existing_objects_matched()
-        except (AssertionError, ValueError) as error:
-            raise CheckpointMismatchError(
-                f"{path} does not fit the model and optimizers built from this gin "
-                f"configuration ({_first_line(error)}). Use the gin files and bindings the "
-                "run was trained with; they are in its operative_config.gin.") from error
+        # Parts a method does not use (G and D for source_only) may be in the file.
+        _restore(self.checkpoint, path,
+                 problem=f"{path} does not fit the model and optimizers built from this "
+                 "gin configuration",
+                 advice="Use the gin files and bindings the run was trained with; they are "
+                 "in its operative_config.gin.")
         return path
 
 
@@ -102,18 +100,16 @@ def warm_start(model, source):
     """
     path = find_checkpoint(source)
     segmenter = tf.train.Checkpoint(embedder=model.embedder, classifier=model.classifier)
-    try:
-        segmenter.restore(path).expect_partial().assert_existing_objects_matched()
-    except (AssertionError, ValueError) as error:
-        raise CheckpointMismatchError(
-            f"Cannot warm-start from {path}: its embedder and classifier do not match "
-            f"this model's ({_first_line(error)}). Use the same build_model sizes "
-            "(width_multiplier, fc_width, num_classes) as the run that wrote it.") from error
+    _restore(segmenter, path,
+             problem=f"Cannot warm-start from {path}: its embedder and classifier do not "
+             "match this model's",
+             advice="Use the same build_model sizes (width_multiplier, fc_width, "
+             "num_classes) as the run that wrote it.")
     return path
 
 
 def find_checkpoint(source):
-    """The checkpoint path that `source` (run folder, checkpoint folder or path) names.
+    """The checkpoint a warm start reads: `source` is a run, checkpoint folder or path.
 
     Raises:
       CheckpointNotFoundError: when `source` holds no checkpoint.
@@ -130,9 +126,18 @@ def find_checkpoint(source):
         "checkpoints folder, or a path like <workdir>/checkpoints/ckpt-1500.")
 
 
-def _first_line(error):
-    """The first line of an error's message (TensorFlow's can run to pages)."""
-    return str(error).strip().split("\n", 1)[0]
+def _restore(checkpoint, path, problem, advice):
+    """Restores every object of `checkpoint` from `path`; extra entries in the file are fine.
+
+    Raises:
+      CheckpointMismatchError: "<problem> (<first line of TensorFlow's error, which can run
+        to pages>). <advice>".
+    """
+    try:
+        checkpoint.restore(path).expect_partial().assert_existing_objects_matched()
+    except (AssertionError, ValueError) as error:
+        reason = str(error).strip().split("\n", 1)[0]
+        raise CheckpointMismatchError(f"{problem} ({reason}). {advice}") from error
 
 
 class CheckpointCallback(keras.callbacks.Callback):
