@@ -45,14 +45,14 @@ def test_warm_start_on_a_new_run_only(monkeypatch, tmp_path):
         return path
 
     monkeypatch.setattr(experiment.checkpoints, "warm_start", spy)
-    _, checkpointer = _tiny_train(monkeypatch, tmp_path / "lsd", steps=1,
+    _, checkpointer = _tiny_train(monkeypatch, tmp_path / "warm", steps=1,
                                   warm_start_from=str(tmp_path / "so"))
     read = str(tmp_path / "so" / "checkpoints" / "ckpt-1")  # the run's newest checkpoint
     assert calls == [read]
     assert checkpointer.step == 1  # counted from 0, not from the source run's step
 
     # Resuming reads this run's own checkpoint, not the warm start again.
-    _, checkpointer = _tiny_train(monkeypatch, tmp_path / "lsd", steps=2,
+    _, checkpointer = _tiny_train(monkeypatch, tmp_path / "warm", steps=2,
                                   warm_start_from=str(tmp_path / "so"))
     assert calls == [read]
     assert checkpointer.step == 2
