@@ -71,6 +71,20 @@ class Checkpointer:
                     f"No checkpoint in {self.manager.directory}. Train first (--mode=train) "
                     "or point --workdir at a trained run.")
             return None
+        return self.restore(path)
+
+    @property
+    def paths(self):
+        """The kept checkpoints' paths, oldest first."""
+        return list(self.manager.checkpoints)
+
+    def restore(self, path):
+        """Restores the checkpoint at `path` (one of `paths`); returns `path`.
+
+        Raises:
+          CheckpointMismatchError: if the checkpoint was written by a differently
+            configured model or optimizer.
+        """
         # Parts a method does not use (G and D for source_only) may be in the file.
         _restore(self.checkpoint, path,
                  problem=f"{path} does not fit the model and optimizers built from this "
@@ -151,10 +165,15 @@ class CheckpointCallback(keras.callbacks.Callback):
         self.checkpointer.save()
 
 
+def step_of(path):
+    """The step a checkpoint path such as ".../ckpt-1500" was saved at."""
+    return int(path.rsplit("-", 1)[1])
+
+
 def latest_step(directory):
     """The step of the newest checkpoint in `directory` (0 if none), without loading it."""
     path = tf.train.latest_checkpoint(directory)
-    return int(path.rsplit("-", 1)[1]) if path else 0
+    return step_of(path) if path else 0
 
 
 def checkpoint_directory(workdir):

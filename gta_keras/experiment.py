@@ -14,6 +14,7 @@ from gta_keras import configurables
 from gta_keras import evaluation
 from gta_keras import export as export_lib
 from gta_keras import figures
+from gta_keras import selection
 from gta_keras.data import datasets_info
 from gta_keras.data import pipeline
 from gta_keras.models import factory
@@ -24,7 +25,7 @@ EVAL_DIR = "eval"
 EXPORT_DIR = "export"
 FIGURE_DIR = "figures"
 OPERATIVE_CONFIG = "operative_config.gin"
-CHECKPOINT_SELECTION = "last"
+SELECTION_FILE = "checkpoint_selection.json"
 
 
 @gin.configurable(denylist=["model"])
@@ -117,9 +118,79 @@ def train(workdir, steps=100000, steps_per_epoch=1000, seed=0, checkpoints_to_ke
     return model, checkpointer
 
 
-@gin.configurable(denylist=["model", "checkpointer", "workdir", "data_dir", "manual_dir"])
+@gin.configurable
+def checkpoint_selection(rule="last", dataset=None, batch_size=1):
+    """The rule that picks the checkpoint to evaluate and export (see `selection`).
+
+    Args:
+      rule: "last" (the newest checkpoint) or "best" (the highest mIoU on `dataset` among
+        the kept checkpoints; `train.checkpoints_to_keep` says how many are kept).
+      dataset: for "best", a labelled "name:split" that is never reported, e.g.
+        "procedural_streets/realistic:tuning".
+      batch_size: images per batch when scoring `dataset`.
+
+    Returns:
+      The checked settings as a dict, for `select_checkpoint`.
+
+    Raises:
+      ValueError: for an unknown rule, or "best" without a dataset.
+    """
+    if rule not in selection.RULES:
+        raise ValueError(f"checkpoint_selection.rule = {rule!r} is not one of "
+                         f"{selection.RULES}.")
+    if rule == "best":
+        if not dataset:
+            raise ValueError(
+                "checkpoint_selection.rule = 'best' needs checkpoint_selection.dataset: a "
+                "labelled 'name:split' that is not reported, e.g. "
+                "'procedural_streets/realistic:tuning'.")
+        _parse_dataset_spec(dataset)
+    return {"rule": rule, "dataset": dataset if rule == "best" else None,
+            "batch_size": batch_size}
+
+
+def select_checkpoint(model, checkpointer, workdir, settings, data_dir=None,
+                      manual_dir=None):
+    """Restores the checkpoint that `settings` selects; writes `workdir/SELECTION_FILE`.
+
+    The file holds the rule, the split, the selected step and, for "best", every kept
+    checkpoint's mIoU on the split: the curve that shows how much the run moved.
+
+    Args:
+      model: a compiled `DomainAdaptationModel`.
+      checkpointer: its `Checkpointer`.
+      workdir: the run's folder.
+      settings: `checkpoint_selection()`.
+      data_dir: TFDS data dir.
+      manual_dir: folder of manual downloads.
+
+    Returns:
+      How the checkpoint was chosen, for the eval JSON: "last" or "best mIoU on <dataset>".
+    """
+    score = None
+    if settings["rule"] == "best":
+        name, split = _parse_dataset_spec(settings["dataset"])
+
+        def score():
+            return score_split(model.predict_classes, model.num_classes, name, split,
+                               settings["batch_size"], data_dir=data_dir,
+                               manual_dir=manual_dir)["miou"]
+
+    result = selection.select(checkpointer, settings["rule"], score)
+    result["dataset"] = settings["dataset"]
+    evaluation.write_json(result, os.path.join(workdir, SELECTION_FILE))
+    if settings["rule"] == "last":
+        return "last"
+    step = result["selected_step"]
+    print(f"Selected the checkpoint of step {step}: mIoU {100 * result['scores'][step]:.1f} "
+          f"on {settings['dataset']}, the best of {len(result['scores'])} kept.", flush=True)
+    return f"best mIoU on {settings['dataset']}"
+
+
+@gin.configurable(denylist=["model", "checkpointer", "workdir", "selected_by",
+                            "data_dir", "manual_dir"])
 def evaluate(model, checkpointer, workdir, datasets=(), batch_size=1,
-             report_protocols=False, data_dir=None, manual_dir=None):
+             report_protocols=False, selected_by="last", data_dir=None, manual_dir=None):
     """Scores the segmenter on labelled splits with Keras `evaluate`.
 
     Writes `workdir/eval/<dataset>_<split>.json` per split: per-class IoU, mIoU (over the
@@ -135,6 +206,7 @@ def evaluate(model, checkpointer, workdir, datasets=(), batch_size=1,
       datasets: "name:split" strings, e.g. "procedural_streets/realistic:validation".
       batch_size: images per batch (1 unless the split's images share one size).
       report_protocols: add mIoU19/16/13 (for Cityscapes targets).
+      selected_by: how the checkpoint was chosen (`select_checkpoint`), for the JSON.
       data_dir: TFDS data dir.
       manual_dir: folder of manual downloads.
 
@@ -150,7 +222,7 @@ def evaluate(model, checkpointer, workdir, datasets=(), batch_size=1,
         summary.update(
             eval_size=list(model.eval_size) if model.eval_size else "label size",
             checkpoint_step=checkpointer.step,
-            checkpoint_selection=CHECKPOINT_SELECTION, method=model.method)
+            checkpoint_selection=selected_by, method=model.method)
         path = os.path.join(workdir, EVAL_DIR, f"{_file_name(name)}_{split}.json")
         evaluation.write_json(summary, path)
         logging.info("Wrote %s", path)
@@ -255,7 +327,7 @@ def restore(workdir):
       (model, checkpointer).
 
     Raises:
-      FileNotFoundError: when the run has no checkpoint.
+      checkpoints.CheckpointNotFoundError: when the run has no checkpoint.
     """
     # The checkpoint overwrites every weight: no ImageNet download needed.
     model = compile_model(factory.build_model(imagenet_weights=None))
@@ -275,13 +347,19 @@ def run(workdir, mode=None, data_dir=None, manual_dir=None):
     """
     if mode is not None and mode not in MODES:
         raise ValueError(f"Unknown mode {mode!r}; use one of {MODES}, or none for all.")
+    settings = checkpoint_selection()  # A bad rule fails before training, not after.
     os.makedirs(workdir, exist_ok=True)
     if mode in (None, "train"):
         model, checkpointer = train(workdir, data_dir=data_dir, manual_dir=manual_dir)
+        if mode == "train":
+            return
     else:
         model, checkpointer = restore(workdir)
+    selected_by = select_checkpoint(model, checkpointer, workdir, settings,
+                                    data_dir=data_dir, manual_dir=manual_dir)
     if mode in (None, "evaluate"):
-        evaluate(model, checkpointer, workdir, data_dir=data_dir, manual_dir=manual_dir)
+        evaluate(model, checkpointer, workdir, selected_by=selected_by, data_dir=data_dir,
+                 manual_dir=manual_dir)
         save_figure(model, workdir, data_dir=data_dir, manual_dir=manual_dir)
     if mode in (None, "export"):
         export(model, checkpointer, workdir)

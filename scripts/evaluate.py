@@ -1,6 +1,7 @@
 """Scores a trained checkpoint or an exported SavedModel with Keras `evaluate`.
 
-Checkpoint (the model is rebuilt from the run's gin files):
+Checkpoint (the model is rebuilt from the run's gin files; the gin's checkpoint_selection
+rule picks which kept checkpoint, as in the CLI):
   python scripts/evaluate.py --gin_file=gin/demo.gin --workdir=runs/demo
 
 SavedModel (what TF Serving would run):
@@ -64,8 +65,12 @@ def main(argv):
         _evaluate_saved_model(FLAGS.saved_model, datasets)
         return
     model, checkpointer = experiment.restore(FLAGS.workdir)
+    selected_by = experiment.select_checkpoint(
+        model, checkpointer, FLAGS.workdir, experiment.checkpoint_selection(),
+        data_dir=FLAGS.data_dir, manual_dir=FLAGS.manual_dir)
     experiment.evaluate(model, checkpointer, FLAGS.workdir, datasets=datasets,
-                        data_dir=FLAGS.data_dir, manual_dir=FLAGS.manual_dir)
+                        selected_by=selected_by, data_dir=FLAGS.data_dir,
+                        manual_dir=FLAGS.manual_dir)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@
       --workdir=runs/seeds
 
 Each run is the real command line in its own process (`DIR/<method>_seed<k>/`), so runs are
-independent and a finished one is not trained again. The reported split is the first of
+independent and a finished one is not trained again (it is evaluated again, with the gin
+file's checkpoint rule). The reported split is the first of
 the gin file's `evaluate.datasets` unless `--report` names another. Writes
 `DIR/summary.json` and `DIR/summary.md`.
 """
@@ -80,6 +81,16 @@ def markdown_table(methods):
     return "\n".join(lines) + "\n"
 
 
+def checkpoint_lines(runs):
+    """Which checkpoint each method's runs were scored at, seed by seed."""
+    lines = ["Checkpoints scored (step per seed):", ""]
+    for method in dict.fromkeys(run["method"] for run in runs):
+        mine = [run for run in runs if run["method"] == method]
+        steps = ", ".join(str(run["checkpoint_step"]) for run in mine)
+        lines.append(f"- {method}: {steps} ({mine[0]['checkpoint_selection']})")
+    return "\n".join(lines) + "\n"
+
+
 def _miou_by_split(run_dir):
     """mIoU of every split the run evaluated (e.g. the source's validation split too)."""
     folder = os.path.join(run_dir, "eval")
@@ -117,9 +128,11 @@ def main(argv):
                 result = json.load(f)
             runs.append({"method": method, "seed": seed, "miou": result["miou"],
                          "per_class_iou": result["per_class_iou"], "seconds": seconds,
-                         "miou_by_split": _miou_by_split(run_dir)})
-            print(f"{method} seed {seed}: mIoU {100 * result['miou']:.1f} "
-                  f"({seconds:.0f} s)", flush=True)
+                         "miou_by_split": _miou_by_split(run_dir),
+                         "checkpoint_step": result["checkpoint_step"],
+                         "checkpoint_selection": result["checkpoint_selection"]})
+            print(f"{method} seed {seed}: mIoU {100 * result['miou']:.1f} at step "
+                  f"{result['checkpoint_step']} ({seconds:.0f} s)", flush=True)
     methods = summarize(runs)
     summary = {"report": report, "gin_files": FLAGS.gin_file,
                "gin_bindings": FLAGS.gin_bindings, "runs": runs, "methods": methods}
@@ -130,7 +143,7 @@ def main(argv):
         f"- {method}, {split}: {_cell(stat)}\n" for method, info in methods.items()
         for split, stat in info["miou_by_split"].items())
     text = (f"IoU (%) on {report}, mean ± std over {FLAGS.seeds} seeds\n\n{table}\n"
-            f"mIoU (%) of every evaluated split:\n\n{splits}")
+            f"mIoU (%) of every evaluated split:\n\n{splits}\n{checkpoint_lines(runs)}")
     with open(os.path.join(FLAGS.workdir, "summary.md"), "w") as f:
         f.write(text)
     print(text)

@@ -90,6 +90,26 @@ def test_smoke_run_trains_evaluates_and_exports(tmp_path):
     assert served_metrics["num_images"] == metrics["num_images"]
     assert abs(served_metrics["miou"] - metrics["miou"]) < 0.01
 
+    # The "best" rule scores every kept checkpoint on a held-out split, evaluates the
+    # winner and says so in the eval JSON.
+    best = _run_cli("--gin_file=gin/smoke.gin", f"--workdir={workdir}",
+                    f"--data_dir={data_dir}", "--mode=evaluate",
+                    "--gin_bindings=checkpoint_selection.rule = 'best'",
+                    "--gin_bindings=checkpoint_selection.dataset = "
+                    "'procedural_streets/realistic:tuning'")
+    assert best.returncode == 0, best.stderr[-3000:]
+    selection = json.loads((workdir / "checkpoint_selection.json").read_text())
+    assert selection["rule"] == "best"
+    assert sorted(selection["scores"]) == ["1", "2"]
+    assert selection["scores"][str(selection["selected_step"])] == max(
+        selection["scores"].values())
+    chosen = json.loads(
+        (workdir / "eval" / "procedural_streets_realistic_validation.json").read_text())
+    assert chosen["checkpoint_step"] == selection["selected_step"]
+    assert chosen["checkpoint_selection"] == (
+        "best mIoU on procedural_streets/realistic:tuning")
+    assert "Selected the checkpoint of step" in best.stdout
+
 
 def test_cli_reports_a_missing_dataset_clearly(tmp_path):
     result = _run_cli("--gin_file=gin/smoke.gin", f"--workdir={tmp_path / 'run'}",

@@ -17,10 +17,11 @@ def seeds():
     return module
 
 
-def _run(method, seed, miou, road, sky):
+def _run(method, seed, miou, road, sky, step=1500):
     return {"method": method, "seed": seed, "miou": miou,
             "per_class_iou": {"road": road, "sky": sky, "train": None},
-            "miou_by_split": {"target:validation": miou, "source:validation": miou + 0.3}}
+            "miou_by_split": {"target:validation": miou, "source:validation": miou + 0.3},
+            "checkpoint_step": step, "checkpoint_selection": "best mIoU on target:tuning"}
 
 
 def test_summary_mean_and_std_per_method_and_class(seeds):
@@ -38,3 +39,11 @@ def test_summary_mean_and_std_per_method_and_class(seeds):
     assert "| class | source_only | lsd |" in table
     assert "| road | 60.0 ± 10.0 | 80.0 ± 0.0 |" in table
     assert "| **mIoU** | **15.0 ± 5.0** | **30.0 ± 0.0** |" in table
+
+
+def test_checkpoint_lines_name_each_seeds_step_and_the_rule(seeds):
+    runs = [_run("source_only", 0, 0.1, 0.5, 0.1, step=1400),
+            _run("source_only", 1, 0.2, 0.7, 0.3, step=900), _run("lsd", 0, 0.3, 0.8, 0.4)]
+    lines = seeds.checkpoint_lines(runs).splitlines()
+    assert "- source_only: 1400, 900 (best mIoU on target:tuning)" in lines
+    assert "- lsd: 1500 (best mIoU on target:tuning)" in lines
