@@ -12,6 +12,7 @@ from gta_keras.models import blocks
 from gta_keras.models import classifier as classifier_lib
 from gta_keras.models import discriminator as discriminator_lib
 from gta_keras.models import embedder as embedder_lib
+from gta_keras.models import factory
 from gta_keras.models import generator as generator_lib
 from gta_keras.models import vgg_init
 
@@ -60,6 +61,19 @@ def test_width_multiplier_scales_every_player():
     assert embedder.get_layer("fc6").filters == 32
     assert generator.get_layer("stage2_deconv").filters == 32
     assert discriminator.get_layer("stem_conv").filters == 8
+
+
+def test_dropout_rates_of_g_and_d_are_set_apart():
+    model = factory.build_model(num_classes=3, width_multiplier=1 / 32, fc_width=8,
+                                generator_dropout_rate=0.1)
+
+    def rates(player):
+        return {layer.rate for layer in player.layers
+                if isinstance(layer, keras.layers.Dropout)}
+
+    assert rates(model.generator) == {0.1}
+    assert rates(model.discriminator) == {0.5}  # the paper's, unless set too
+    assert rates(model.embedder) == {0.5}
 
 
 def test_instance_norm_normalises_each_channel_of_each_image():

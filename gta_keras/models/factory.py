@@ -16,6 +16,7 @@ def build_model(num_classes=19, method="lsd", width_multiplier=1.0,
                 fc_width=embedder_lib.FC_WIDTH, generator_width_multiplier=None,
                 discriminator_width_multiplier=None, discriminator_patch=True,
                 generator_blocks_per_stage=2, discriminator_blocks_per_stage=3,
+                generator_dropout_rate=0.5, discriminator_dropout_rate=0.5,
                 imagenet_weights=None, train_upsampling=False, loss_weights=None,
                 reduction="sum", update_reading="single_pass", eval_size=None,
                 adversarial_warmup_steps=0):
@@ -33,6 +34,9 @@ def build_model(num_classes=19, method="lsd", width_multiplier=1.0,
         paper).
       discriminator_blocks_per_stage: residual blocks in each of D's three stages (3 in
         the paper).
+      generator_dropout_rate: dropout in G's residual blocks, its only noise (0.5 in the
+        paper).
+      discriminator_dropout_rate: dropout in D's residual blocks (0.5 in the paper).
       imagenet_weights: None (random init), "imagenet" or a path to Keras VGG16 weights
         with top; see `vgg_init`.
       train_upsampling: whether C's bilinear upsampling learns (frozen in the reference).
@@ -58,10 +62,11 @@ def build_model(num_classes=19, method="lsd", width_multiplier=1.0,
     if method == "lsd":
         generator = generator_lib.build_generator(
             fc_width, pool4, pool3, generator_width_multiplier or width_multiplier,
-            generator_blocks_per_stage)
+            generator_blocks_per_stage, generator_dropout_rate)
         discriminator = discriminator_lib.build_discriminator(
             num_classes, discriminator_width_multiplier or width_multiplier,
-            discriminator_blocks_per_stage, patch=discriminator_patch)
+            discriminator_blocks_per_stage, discriminator_dropout_rate,
+            patch=discriminator_patch)
     kwargs = {} if loss_weights is None else {"loss_weights": tuple(loss_weights)}
     return adaptation_model.DomainAdaptationModel(
         embedder, classifier, generator, discriminator, method=method,
