@@ -84,6 +84,50 @@ def test_instance_norm_normalises_each_channel_of_each_image():
     np.testing.assert_allclose(y.std(axis=(1, 2)), 1, atol=1e-2)
 
 
+def test_only_instance_norm_erases_a_global_colour_cast():
+    # A cast shared by every pixel of an image (a domain's palette or lighting) is a
+    # per-channel constant: instance norm removes it, layer norm and no norm keep it.
+    x = tf.random.normal((1, 4, 4, 3))
+    cast = tf.constant([2.0, -1.0, 0.5])
+    changes = {}
+    for norm in blocks.NORMS:
+        def normalized(images):
+            return blocks.normalize(images, norm, f"{norm}_norm").numpy()
+        changes[norm] = np.abs(normalized(x + cast) - normalized(x)).max()
+    assert changes["instance"] < 1e-4
+    assert changes["layer"] > 0.1
+    assert changes["none"] > 0.1
+
+
+@pytest.mark.parametrize("norm", ["layer", "none"])
+def test_g_and_d_norm_options(norm):
+    model = factory.build_model(num_classes=3, width_multiplier=1 / 32, fc_width=8,
+                                generator_norm=norm, discriminator_norm=norm)
+
+    def norm_layers(player):
+        return {type(layer).__name__ for layer in player.layers
+                if layer.name.endswith("_norm")}
+
+    expected = {"layer": {"LayerNormalization"}, "none": set()}[norm]
+    assert norm_layers(model.generator) == expected
+    assert norm_layers(model.discriminator) == expected
+    # Without a norm's own shift the convolutions carry a bias.
+    assert model.generator.get_layer("stage1_deconv").use_bias == (norm == "none")
+    assert model.discriminator.get_layer("stem_conv").use_bias == (norm == "none")
+    images = tf.random.uniform((2, 32, 64, 3), maxval=255.0)
+    assert model.generator(model.embedder(images)).shape == (2, 32, 64, 3)
+    assert model.discriminator(images / 255.0)["domain"].shape == (2, 4, 8, 4)
+    paper = factory.build_model(num_classes=3, width_multiplier=1 / 32, fc_width=8)
+    assert norm_layers(paper.generator) == {"GroupNormalization"}
+
+
+@pytest.mark.parametrize("method", ["lsd", "source_only"])
+def test_unknown_norm_is_a_clear_error(method):
+    with pytest.raises(ValueError, match="Unknown norm 'batch'.*instance"):
+        factory.build_model(num_classes=3, width_multiplier=1 / 32, fc_width=8,
+                            method=method, discriminator_norm="batch")
+
+
 def test_classifier_upsampling_starts_bilinear_and_frozen():
     classifier = classifier_lib.build_classifier(2, 8, 4, 4)
     layer = classifier.get_layer("upscore8")

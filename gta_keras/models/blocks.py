@@ -32,23 +32,63 @@ def instance_norm(name):
     return keras.layers.GroupNormalization(groups=-1, epsilon=1e-5, name=name)
 
 
-def residual_block(x, activation, dropout_rate, name):
-    """`x + Dropout(act(InstanceNorm(Conv3x3(x))))`, the block of G and D.
+def layer_norm(name):
+    """Normalisation over the channels of each pixel, on its own.
+
+    Unlike instance norm it keeps what a whole image shares: a colour cast that shifts
+    every pixel alike (a domain's palette or lighting) still reaches the next layer.
+
+    Args:
+      name: layer name.
+
+    Returns:
+      A `keras.layers.LayerNormalization` layer over the last axis.
+    """
+    return keras.layers.LayerNormalization(axis=-1, epsilon=1e-5, name=name)
+
+
+# Normalisations of G and D: "instance" is the paper's.
+NORMS = ("instance", "layer", "none")
+
+
+def check_norm(norm):
+    """Raises a ValueError naming the choices when `norm` is not one of NORMS."""
+    if norm not in NORMS:
+        raise ValueError(f"Unknown norm {norm!r}; use one of {NORMS}.")
+
+
+def conv_uses_bias(norm):
+    """Whether a conv before `norm` needs a bias: both norms end with a learned shift."""
+    return norm == "none"
+
+
+def normalize(x, norm, name):
+    """Applies the normalisation `norm` ("instance", "layer" or "none") to `x`."""
+    check_norm(norm)
+    if norm == "instance":
+        return instance_norm(name)(x)
+    if norm == "layer":
+        return layer_norm(name)(x)
+    return x
+
+
+def residual_block(x, activation, dropout_rate, name, norm="instance"):
+    """`x + Dropout(act(Norm(Conv3x3(x))))`, the block of G and D.
 
     Args:
       x: input tensor [B, H, W, C].
       activation: "relu" (generator) or "leaky_relu" (discriminator, slope 0.2).
       dropout_rate: dropout after the activation; the generator's only noise source.
       name: prefix for the block's layer names.
+      norm: "instance" (the paper), "layer" or "none"; see `normalize`.
 
     Returns:
       A tensor shaped like `x`.
     """
     channels = x.shape[-1]
-    # No bias: the instance norm right after removes any per-channel constant.
-    y = keras.layers.Conv2D(channels, 3, padding="same", use_bias=False,
+    y = keras.layers.Conv2D(channels, 3, padding="same", use_bias=conv_uses_bias(norm),
                             name=f"{name}_conv")(x)
-    y = instance_norm(f"{name}_norm")(y)
+    y = normalize(y, norm, f"{name}_norm")
     y = _activation(activation, f"{name}_act")(y)
     y = keras.layers.Dropout(dropout_rate, name=f"{name}_dropout")(y)
     return keras.layers.Add(name=f"{name}_add")([x, y])
@@ -62,7 +102,7 @@ def _activation(kind, name):
     raise ValueError(f"Unknown activation {kind!r}; use 'relu' or 'leaky_relu'.")
 
 
-def norm_act(x, activation, name):
-    """InstanceNorm then activation, after every non-final conv of G and D."""
-    x = instance_norm(f"{name}_norm")(x)
+def norm_act(x, activation, name, norm="instance"):
+    """Normalisation then activation, after every non-final conv of G and D."""
+    x = normalize(x, norm, f"{name}_norm")
     return _activation(activation, f"{name}_act")(x)

@@ -12,7 +12,8 @@ OUTPUT_STRIDE = 8
 
 
 def build_discriminator(num_classes, width_multiplier=1.0, blocks_per_stage=3,
-                        dropout_rate=0.5, patch=True, name="discriminator"):
+                        dropout_rate=0.5, patch=True, norm="instance",
+                        name="discriminator"):
     """Builds D.
 
     Conv 4x4 s2 -> 128, InstanceNorm, LeakyReLU 0.2, then three stages of residual blocks
@@ -28,6 +29,7 @@ def build_discriminator(num_classes, width_multiplier=1.0, blocks_per_stage=3,
       patch: True for the paper's patch discriminator (a domain decision per location);
         False for the "w/o patch" ablation: the domain logits are averaged over the image
         into one 4-way decision, kept as a 1x1 map so the losses stay the same.
+      norm: "instance" (the paper), "layer" or "none"; see `blocks.normalize`.
       name: model name.
 
     Returns:
@@ -37,16 +39,15 @@ def build_discriminator(num_classes, width_multiplier=1.0, blocks_per_stage=3,
     """
     image = keras.Input((None, None, 3), name="image")
     width = blocks.scaled_width(128, width_multiplier)
-    # No bias: the instance norm right after removes any per-channel constant.
-    x = keras.layers.Conv2D(width, 4, strides=2, padding="same", use_bias=False,
-                            name="stem_conv")(image)
-    x = blocks.norm_act(x, "leaky_relu", "stem")
+    x = keras.layers.Conv2D(width, 4, strides=2, padding="same",
+                            use_bias=blocks.conv_uses_bias(norm), name="stem_conv")(image)
+    x = blocks.norm_act(x, "leaky_relu", "stem", norm)
     for stage in range(3):
         if stage > 0:
             x = keras.layers.MaxPooling2D(2, name=f"stage{stage}_pool")(x)
         for i in range(blocks_per_stage):
             x = blocks.residual_block(x, "leaky_relu", dropout_rate,
-                                      f"stage{stage}_res{i}")
+                                      f"stage{stage}_res{i}", norm)
     domain = keras.layers.Conv2D(NUM_DOMAIN_CLASSES, 3, padding="same",
                                  name="domain_head")(x)
     if not patch:

@@ -17,6 +17,7 @@ def build_model(num_classes=19, method="lsd", width_multiplier=1.0,
                 discriminator_width_multiplier=None, discriminator_patch=True,
                 generator_blocks_per_stage=2, discriminator_blocks_per_stage=3,
                 generator_dropout_rate=0.5, discriminator_dropout_rate=0.5,
+                generator_norm="instance", discriminator_norm="instance",
                 imagenet_weights=None, train_upsampling=False, loss_weights=None,
                 reduction="sum", update_reading="single_pass", eval_size=None,
                 adversarial_warmup_steps=0):
@@ -37,6 +38,8 @@ def build_model(num_classes=19, method="lsd", width_multiplier=1.0,
       generator_dropout_rate: dropout in G's residual blocks, its only noise (0.5 in the
         paper).
       discriminator_dropout_rate: dropout in D's residual blocks (0.5 in the paper).
+      generator_norm: G's normalisation, "instance" (the paper), "layer" or "none".
+      discriminator_norm: D's normalisation, "instance" (the paper), "layer" or "none".
       imagenet_weights: None (random init), "imagenet" or a path to Keras VGG16 weights
         with top; see `vgg_init`.
       train_upsampling: whether C's bilinear upsampling learns (frozen in the reference).
@@ -51,6 +54,9 @@ def build_model(num_classes=19, method="lsd", width_multiplier=1.0,
     Returns:
       A `DomainAdaptationModel` (not compiled).
     """
+    # Checked for every method, so that a typo fails in source-only runs too.
+    blocks.check_norm(generator_norm)
+    blocks.check_norm(discriminator_norm)
     embedder = embedder_lib.build_embedder(width_multiplier, fc_width)
     if imagenet_weights:
         vgg_init.initialize_embedder_from_vgg16(embedder, imagenet_weights)
@@ -62,11 +68,11 @@ def build_model(num_classes=19, method="lsd", width_multiplier=1.0,
     if method == "lsd":
         generator = generator_lib.build_generator(
             fc_width, pool4, pool3, generator_width_multiplier or width_multiplier,
-            generator_blocks_per_stage, generator_dropout_rate)
+            generator_blocks_per_stage, generator_dropout_rate, generator_norm)
         discriminator = discriminator_lib.build_discriminator(
             num_classes, discriminator_width_multiplier or width_multiplier,
             discriminator_blocks_per_stage, discriminator_dropout_rate,
-            patch=discriminator_patch)
+            patch=discriminator_patch, norm=discriminator_norm)
     kwargs = {} if loss_weights is None else {"loss_weights": tuple(loss_weights)}
     return adaptation_model.DomainAdaptationModel(
         embedder, classifier, generator, discriminator, method=method,

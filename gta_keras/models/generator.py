@@ -6,7 +6,8 @@ from gta_keras.models import blocks
 
 
 def build_generator(fc_width, pool4_channels, pool3_channels, width_multiplier=1.0,
-                    blocks_per_stage=2, dropout_rate=0.5, name="generator"):
+                    blocks_per_stage=2, dropout_rate=0.5, norm="instance",
+                    name="generator"):
     """Builds G.
 
     No noise input: dropout in every residual block is the source of randomness (paper
@@ -25,6 +26,7 @@ def build_generator(fc_width, pool4_channels, pool3_channels, width_multiplier=1
       width_multiplier: scales G's widths; 1.0 is the paper.
       blocks_per_stage: residual blocks after each transposed conv; 2 in the paper.
       dropout_rate: dropout in the residual blocks.
+      norm: "instance" (the paper), "layer" or "none"; see `blocks.normalize`.
       name: model name.
 
     Returns:
@@ -38,11 +40,11 @@ def build_generator(fc_width, pool4_channels, pool3_channels, width_multiplier=1
     def stage(x, filters, kernel_size, strides, stage_name):
         x = keras.layers.Conv2DTranspose(
             blocks.scaled_width(filters, width_multiplier), kernel_size, strides=strides,
-            padding="same", use_bias=False,  # the instance norm removes a bias anyway
+            padding="same", use_bias=blocks.conv_uses_bias(norm),
             name=f"{stage_name}_deconv")(x)
-        x = blocks.norm_act(x, "relu", stage_name)
+        x = blocks.norm_act(x, "relu", stage_name, norm)
         for i in range(blocks_per_stage):
-            x = blocks.residual_block(x, "relu", dropout_rate, f"{stage_name}_res{i}")
+            x = blocks.residual_block(x, "relu", dropout_rate, f"{stage_name}_res{i}", norm)
         return x
 
     x = stage(fc7, 256, 7, 1, "stage1")
