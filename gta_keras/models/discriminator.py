@@ -16,10 +16,10 @@ def build_discriminator(num_classes, width_multiplier=1.0, blocks_per_stage=3,
                         name="discriminator"):
     """Builds D.
 
-    Conv 4x4 s2 -> 128, InstanceNorm, LeakyReLU 0.2, then three stages of residual blocks
-    separated by max-pooling; two 3x3 conv heads at 1/8 resolution: the domain head
-    (src-real, src-fake, tgt-real, tgt-fake per location) and an ACGAN-style auxiliary head
-    that labels the image with the segmentation classes.
+    Conv 4x4 s2 -> 128, InstanceNorm (or `norm`), LeakyReLU 0.2, then three stages of
+    residual blocks separated by max-pooling; two 3x3 conv heads at 1/8 resolution: the
+    domain head (src-real, src-fake, tgt-real, tgt-fake per location) and an ACGAN-style
+    auxiliary head that labels the image with the segmentation classes.
 
     Args:
       num_classes: classes of the auxiliary head.
