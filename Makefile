@@ -1,9 +1,10 @@
 # The two commands: `make demo` (the main job) and `make test` (the suite).
+# `make test-fast` skips the end-to-end runs (tests marked slow).
 PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test clean
+.PHONY: demo test test-fast clean
 
 $(STAMP): setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +17,9 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest -q
+
+test-fast: $(STAMP)
+	$(VENV)/bin/python -m pytest -q -m 'not slow'
 
 clean:
 	rm -rf runs

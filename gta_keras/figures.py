@@ -6,14 +6,10 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
+from gta_keras import protocols
 from gta_keras.data import preprocessing
 
-# Cityscapes colours per trainId (cityscapesScripts helpers/labels.py); void is black.
-CITYSCAPES_PALETTE = np.array([
-    (128, 64, 128), (244, 35, 232), (70, 70, 70), (102, 102, 156), (190, 153, 153),
-    (153, 153, 153), (250, 170, 30), (220, 220, 0), (107, 142, 35), (152, 251, 152),
-    (70, 130, 180), (220, 20, 60), (255, 0, 0), (0, 0, 142), (0, 0, 70), (0, 60, 100),
-    (0, 80, 100), (0, 0, 230), (119, 11, 32)], dtype=np.uint8)
+CITYSCAPES_PALETTE = protocols.CITYSCAPES_PALETTE
 
 
 def colorize(labels):

@@ -16,6 +16,12 @@ CITYSCAPES_CLASSES = (
 )
 NUM_CITYSCAPES_CLASSES = len(CITYSCAPES_CLASSES)
 VOID_LABEL = 255
+# Cityscapes colours per trainId (cityscapesScripts helpers/labels.py), for pictures.
+CITYSCAPES_PALETTE = np.array([
+    (128, 64, 128), (244, 35, 232), (70, 70, 70), (102, 102, 156), (190, 153, 153),
+    (153, 153, 153), (250, 170, 30), (220, 220, 0), (107, 142, 35), (152, 251, 152),
+    (70, 130, 180), (220, 20, 60), (255, 0, 0), (0, 0, 142), (0, 0, 70), (0, 60, 100),
+    (0, 80, 100), (0, 0, 230), (119, 11, 32)], dtype=np.uint8)
 
 # trainIds averaged over by each protocol, keyed by its class count.
 PROTOCOL_CLASS_IDS = {

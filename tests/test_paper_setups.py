@@ -27,6 +27,9 @@ from gta_keras import label_maps
 from gta_keras.data import pipeline
 from tests import cityscapes_dummy
 
+# Each test runs the real CLI (or builds all four datasets): end to end.
+pytestmark = pytest.mark.slow
+
 REPO = pathlib.Path(__file__).resolve().parents[1]
 DUMMY_DATA = {name: REPO / "datasets" / name / "dummy_data"
               for name in ("synthia_rand_cityscapes", "gta5", "camvid")}
