@@ -1,0 +1,70 @@
+"""Pins the exact output of the `procedural_streets` renderer and builder to sha256 digests.
+
+The other renderer tests check properties (labels are trainIds, domains differ, ...); these
+check that the pixels themselves do not move. A refactoring of the renderer must leave both
+digests unchanged: every image, every label and every serialized example byte-identical,
+which also means the random numbers are drawn in the same order.
+
+If a digest changes on purpose (a new palette, another layout distribution), the dataset is
+a different dataset: bump the builder's VERSION and recompute the constants with
+`_render_digest()` and `_example_digest()`.
+"""
+
+import hashlib
+
+import numpy as np
+import tensorflow_datasets as tfds
+
+from gta_keras.datasets.procedural_streets import procedural_streets_dataset_builder as psb
+from gta_keras.datasets.procedural_streets import scene_renderer as sr
+
+# (seed, domain, height, width): the builder's size for both domains, a few seeds including
+# one from the realistic config's range, and two other sizes (odd ones round differently).
+RENDER_CASES = tuple(
+    (seed, domain, 128, 256) for seed in (0, 7, 123, 1_000_001) for domain in sr.DOMAINS
+) + ((9, "realistic", 64, 128), (42, "synthetic", 75, 133), (42, "realistic", 75, 133))
+RENDER_SHA256 = "efc3082685e04c736934a70ea963115c0a49ab0f0c7b7db9550559b4957c314c"
+
+# The first examples of the `tuning` split of each config, as TFDS serializes them.
+EXAMPLES_PER_CONFIG = 2
+EXAMPLES_SHA256 = "bbaf592be1b1ab1d5c27b75275f305beefe925c3a9597b24d67dba7a52cb3e31"
+
+
+def _render_digest():
+    """sha256 of the image and label arrays of RENDER_CASES, with their shapes and dtypes."""
+    digest = hashlib.sha256()
+    for seed, domain, height, width in RENDER_CASES:
+        image, label = sr.render_scene(seed, domain, height, width)
+        for array in (image, label):
+            # The header keeps a change of shape or dtype from hashing to the same bytes.
+            digest.update(f"{seed}/{domain}/{array.dtype}{array.shape};".encode())
+            digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
+
+
+def _example_digest(data_dir):
+    """sha256 of the serialized tf.train.Example bytes the builder writes for a few scenes.
+
+    Covers the builder's seed mapping and PNG encoding as well as the renderer. The PNG
+    bytes depend on the zlib that Pillow links, so this digest can change with the
+    environment while `_render_digest()` stays the same; then only this constant needs
+    recomputing.
+    """
+    digest = hashlib.sha256()
+    for config in psb.Builder.BUILDER_CONFIGS:
+        builder = tfds.builder(f"procedural_streets/{config.name}", data_dir=data_dir)
+        features = builder.info.features
+        for key, example in builder._generate_examples("tuning", EXAMPLES_PER_CONFIG):
+            digest.update(key.encode() + b";")
+            digest.update(features.serialize_example(example))
+    return digest.hexdigest()
+
+
+def test_rendered_arrays_match_the_pinned_digest():
+    assert _render_digest() == RENDER_SHA256, (
+        "The renderer's pixels changed: a refactoring must keep them byte-identical.")
+
+
+def test_serialized_builder_examples_match_the_pinned_digest(tmp_path):
+    assert _example_digest(tmp_path) == EXAMPLES_SHA256, (
+        "The builder's example bytes changed (see _example_digest for causes).")
