@@ -14,6 +14,7 @@ import hashlib
 
 import numpy as np
 import tensorflow_datasets as tfds
+from tensorflow_datasets.core import example_serializer
 
 from gta_keras.datasets.procedural_streets import procedural_streets_dataset_builder as psb
 from gta_keras.datasets.procedural_streets import scene_renderer as sr
@@ -27,7 +28,7 @@ RENDER_SHA256 = "efc3082685e04c736934a70ea963115c0a49ab0f0c7b7db9550559b4957c314
 
 # The first examples of the `tuning` split of each config, as TFDS serializes them.
 EXAMPLES_PER_CONFIG = 2
-EXAMPLES_SHA256 = "bbaf592be1b1ab1d5c27b75275f305beefe925c3a9597b24d67dba7a52cb3e31"
+EXAMPLES_SHA256 = "78e50553ca0926cc27a8b8c206cc1cca1cc168d6556bc2858bcf0c58560022c7"
 
 
 def _render_digest():
@@ -43,10 +44,12 @@ def _render_digest():
 
 
 def _example_digest(data_dir):
-    """sha256 of the serialized tf.train.Example bytes the builder writes for a few scenes.
+    """sha256 of the tf.train.Example protos the builder writes for a few scenes.
 
-    Covers the builder's seed mapping and PNG encoding as well as the renderer. The PNG
-    bytes depend on the zlib that Pillow links, so this digest can change with the
+    Covers the builder's seed mapping and PNG encoding as well as the renderer. The protos
+    are hashed in protobuf's deterministic serialization: the bytes TFDS writes order the
+    feature map differently from one process to the next, though their content is the same.
+    The PNG bytes depend on the zlib that Pillow links, so this digest can change with the
     environment while `_render_digest()` stays the same; then only this constant needs
     recomputing.
     """
@@ -54,9 +57,11 @@ def _example_digest(data_dir):
     for config in psb.Builder.BUILDER_CONFIGS:
         builder = tfds.builder(f"procedural_streets/{config.name}", data_dir=data_dir)
         features = builder.info.features
+        serializer = example_serializer.ExampleSerializer(features.get_serialized_info())
         for key, example in builder._generate_examples("tuning", EXAMPLES_PER_CONFIG):
+            proto = serializer.get_tf_example(features.encode_example(example))
             digest.update(key.encode() + b";")
-            digest.update(features.serialize_example(example))
+            digest.update(proto.SerializeToString(deterministic=True))
     return digest.hexdigest()
 
 
