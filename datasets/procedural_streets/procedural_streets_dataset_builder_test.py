@@ -35,10 +35,18 @@ def test_split_sizes_and_image_size_are_the_documented_ones():
     assert [c.domain for c in psb.Builder.BUILDER_CONFIGS] == list(sr.DOMAINS)
 
 
-def test_class_names_match_the_package_protocols():
-    assert sr.CLASS_NAMES == protocols.CITYSCAPES_CLASSES
+def test_renderer_ids_name_the_package_protocol_classes():
+    named = {
+        "road": sr.ROAD, "sidewalk": sr.SIDEWALK, "building": sr.BUILDING, "wall": sr.WALL,
+        "fence": sr.FENCE, "pole": sr.POLE, "traffic light": sr.TRAFFIC_LIGHT,
+        "traffic sign": sr.TRAFFIC_SIGN, "vegetation": sr.VEGETATION, "terrain": sr.TERRAIN,
+        "sky": sr.SKY, "person": sr.PERSON, "rider": sr.RIDER, "car": sr.CAR,
+        "truck": sr.TRUCK, "bus": sr.BUS, "bicycle": sr.BICYCLE,
+    }
+    for name, train_id in named.items():
+        assert protocols.CITYSCAPES_CLASSES[train_id] == name
     assert sr.VOID == protocols.VOID_LABEL
-    assert set(sr.RENDERED_TRAIN_IDS) <= set(range(len(sr.CLASS_NAMES)))
+    assert set(sr.RENDERED_TRAIN_IDS) <= set(range(protocols.NUM_CITYSCAPES_CLASSES))
 
 
 def test_info_declares_the_features(tmp_path):
@@ -120,7 +128,7 @@ def test_required_classes_appear_across_a_few_scenes():
     seen = set()
     for label in _labels(range(12)):
         seen |= set(np.unique(label).tolist())
-    missing = [sr.CLASS_NAMES[c] for c in REQUIRED_CLASSES if c not in seen]
+    missing = [protocols.CITYSCAPES_CLASSES[c] for c in REQUIRED_CLASSES if c not in seen]
     assert not missing
 
 
@@ -131,11 +139,11 @@ def test_class_frequencies_are_street_like():
     share = counts / counts.sum()
     # Large stuff classes.
     for c in (sr.ROAD, sr.BUILDING, sr.VEGETATION, sr.SKY):
-        assert share[c] > 0.04, sr.CLASS_NAMES[c]
+        assert share[c] > 0.04, protocols.CITYSCAPES_CLASSES[c]
     assert share[sr.ROAD] == share.max()
     # Small things: present, but a small part of the image.
     for c in (sr.POLE, sr.TRAFFIC_SIGN, sr.PERSON):
-        assert 0.0005 < share[c] < 0.02, sr.CLASS_NAMES[c]
+        assert 0.0005 < share[c] < 0.02, protocols.CITYSCAPES_CLASSES[c]
 
 
 @pytest.mark.parametrize("domain", sr.DOMAINS)
@@ -175,7 +183,7 @@ def test_realistic_appearance_differs_meaningfully_from_synthetic():
         for c in (sr.ROAD, sr.BUILDING, sr.VEGETATION, sr.SKY):
             if (label == c).sum() > 200:
                 gap = synthetic[label == c].mean(0) - realistic[label == c].mean(0)
-                assert np.linalg.norm(gap) > 30.0, sr.CLASS_NAMES[c]
+                assert np.linalg.norm(gap) > 30.0, protocols.CITYSCAPES_CLASSES[c]
 
 
 def test_synthetic_is_flat_and_realistic_is_textured():
