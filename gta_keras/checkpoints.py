@@ -4,6 +4,7 @@ Keras 3 does not track optimizers kept as model attributes, so `model.save_weigh
 lose the optimizer state of an alternating GAN; a `tf.train.Checkpoint` names each part.
 """
 
+import copy
 import os
 
 import keras
@@ -40,6 +41,17 @@ class Checkpointer:
         self.manager = tf.train.CheckpointManager(
             self.checkpoint, directory, max_to_keep=max_to_keep,
             step_counter=model.f_optimizer.iterations)
+
+    def sibling(self, directory, max_to_keep=1):
+        """A `Checkpointer` of the same model and optimizers that writes to `directory`.
+
+        E.g. the best checkpoint seen during training, kept apart from the newest ones.
+        """
+        other = copy.copy(self)
+        other.manager = tf.train.CheckpointManager(
+            self.checkpoint, directory, max_to_keep=max_to_keep,
+            step_counter=self.model.f_optimizer.iterations)
+        return other
 
     @property
     def step(self):
@@ -117,8 +129,8 @@ def warm_start(model, source):
     _restore(segmenter, path,
              problem=f"Cannot warm-start from {path}: its embedder and classifier do not "
              "match this model's",
-             advice="Use the same build_model sizes (width_multiplier, fc_width, "
-             "num_classes) as the run that wrote it.")
+             advice="Use the same sizes (embedder.width_multiplier, embedder.fc_width, "
+             "build_model.num_classes) as the run that wrote it.")
     return path
 
 
@@ -179,3 +191,8 @@ def latest_step(directory):
 def checkpoint_directory(workdir):
     """The checkpoint folder of a run."""
     return os.path.join(workdir, "checkpoints")
+
+
+def best_checkpoint_directory(workdir):
+    """The folder of the best checkpoint seen during training (`train.track_best`)."""
+    return os.path.join(workdir, "best_checkpoint")

@@ -1,8 +1,10 @@
-"""Wires data, models, losses, evaluation and export into train / evaluate / export.
+"""Wires data, models, evaluation and export into the jobs train / evaluate / export.
 
-Everything here is configured by gin; `main.py` only parses flags and calls `run`.
+Everything here is configured by gin; `main.py` only parses flags and calls `run`. The run
+folder's layout lives in `runs`, the checkpoint-selection rule in `selection`.
 """
 
+import json
 import os
 
 from absl import logging
@@ -14,18 +16,14 @@ from gta_keras import configurables
 from gta_keras import evaluation
 from gta_keras import export as export_lib
 from gta_keras import figures
+from gta_keras import predictors
+from gta_keras import runs
 from gta_keras import selection
 from gta_keras.data import datasets_info
 from gta_keras.data import pipeline
 from gta_keras.models import factory
 
 MODES = ("train", "evaluate", "export")
-LOG_DIR = "logs"
-EVAL_DIR = "eval"
-EXPORT_DIR = "export"
-FIGURE_DIR = "figures"
-OPERATIVE_CONFIG = "operative_config.gin"
-SELECTION_FILE = "checkpoint_selection.json"
 
 
 @gin.configurable(denylist=["model"])
@@ -53,14 +51,22 @@ def compile_model(model, f_optimizer_fn=configurables.adam,
     return model
 
 
-@gin.configurable(denylist=["workdir", "data_dir", "manual_dir"])
+def build_compiled_model(skip_imagenet_weights=False):
+    """The gin-configured model, compiled: `train`'s default `model_fn`."""
+    return compile_model(factory.build_model(skip_imagenet_weights=skip_imagenet_weights))
+
+
+@gin.configurable(denylist=["workdir", "data_dir", "manual_dir", "dataset_fn", "model_fn"])
 def train(workdir, steps=100000, steps_per_epoch=1000, seed=0, checkpoints_to_keep=3,
-          verbose=1, warm_start_from=None, data_dir=None, manual_dir=None):
+          verbose=1, warm_start_from=None, track_best=None, track_best_every=500,
+          track_best_batch_size=1, data_dir=None, manual_dir=None,
+          dataset_fn=pipeline.make_train_dataset, model_fn=build_compiled_model):
     """Trains (or resumes training of) the model of `factory.build_model`.
 
     A checkpoint is written at the end of every epoch; training resumes from the newest
     one in `workdir/checkpoints`. Scalars go to `workdir/logs` for TensorBoard, the
-    operative gin config to `workdir/operative_config.gin`.
+    operative gin config to `workdir/operative_config.gin` (when training starts, so that
+    a run that dies still says what it was, and again at the end).
 
     Args:
       workdir: the run's folder.
@@ -72,8 +78,17 @@ def train(workdir, steps=100000, steps_per_epoch=1000, seed=0, checkpoints_to_ke
       warm_start_from: another run's folder or checkpoint to initialise F and C from
         when this run starts (not when it resumes); e.g. a `source_only` run to adapt.
         G, D and the optimizers start fresh, and `steps` counts from 0 again.
+      track_best: a labelled "name:split" (e.g. the source's validation split, as the
+        reference code) scored every `track_best_every` steps; the best weights are kept
+        in `workdir/best_checkpoint/` for `checkpoint_selection.rule = 'tracked_best'`.
+      track_best_every: steps between those scores (500 in the reference code).
+      track_best_batch_size: images per batch when scoring `track_best`.
       data_dir: TFDS data dir.
       manual_dir: folder of manual downloads.
+      dataset_fn: `pipeline.make_train_dataset`-like: called once with `data_dir`,
+        `manual_dir`, `seed` and `before_reading`, which it must call once the data is
+        on disk and before reading it.
+      model_fn: makes the compiled model; called after `before_reading`.
 
     Returns:
       (model, checkpointer) after training.
@@ -86,17 +101,15 @@ def train(workdir, steps=100000, steps_per_epoch=1000, seed=0, checkpoints_to_ke
     # A wrong warm-start path fails now, before any data is prepared.
     warm_start_path = (checkpoints.find_checkpoint(warm_start_from)
                        if warm_start_from and not start else None)
-    # Data first: a missing dataset is reported before any weights are downloaded. A
-    # resumed run draws new crops instead of replaying those of the first epochs.
-    # This first call only makes sure the data is on disk: generating it (the demo's
-    # procedural_streets on first use) draws from the global random state, so seeding
-    # comes after it and the initial weights are the same whether or not the data had
-    # to be generated.
-    pipeline.make_train_dataset(data_dir=data_dir, manual_dir=manual_dir, seed=seed + start)
-    keras.utils.set_random_seed(seed)
-    dataset = pipeline.make_train_dataset(data_dir=data_dir, manual_dir=manual_dir,
-                                          seed=seed + start)
-    model = compile_model(factory.build_model())
+    # Data first: a missing dataset is reported before any weights are downloaded.
+    # Preparing it (generating the demo's procedural_streets on first use) draws from the
+    # global random state, so the seeding waits until the data is on disk: the initial
+    # weights and the data order are then the same whether or not the data had to be
+    # generated. A resumed run draws new crops instead of replaying those of the first
+    # epochs.
+    dataset = dataset_fn(data_dir=data_dir, manual_dir=manual_dir, seed=seed + start,
+                         before_reading=lambda: keras.utils.set_random_seed(seed))
+    model = model_fn()
     checkpointer = checkpoints.Checkpointer(model, directory, checkpoints_to_keep)
     restored = checkpointer.restore_latest()
     if restored:
@@ -104,12 +117,17 @@ def train(workdir, steps=100000, steps_per_epoch=1000, seed=0, checkpoints_to_ke
     elif warm_start_path:
         logging.info("Warm start of F and C from %s.",
                      checkpoints.warm_start(model, warm_start_path))
+    _write_operative_config(workdir)
     if checkpointer.step < steps:
         callbacks = [
             checkpoints.CheckpointCallback(checkpointer),
-            keras.callbacks.TensorBoard(os.path.join(workdir, LOG_DIR)),
+            keras.callbacks.TensorBoard(runs.log_dir(workdir)),
             keras.callbacks.TerminateOnNaN(),
         ]
+        if track_best:
+            callbacks.append(_best_tracker(model, checkpointer, workdir, track_best,
+                                           track_best_every, track_best_batch_size,
+                                           data_dir, manual_dir))
         model.fit(dataset, epochs=steps // steps_per_epoch,
                   initial_epoch=checkpointer.step // steps_per_epoch,
                   steps_per_epoch=steps_per_epoch, callbacks=callbacks, verbose=verbose,
@@ -118,40 +136,22 @@ def train(workdir, steps=100000, steps_per_epoch=1000, seed=0, checkpoints_to_ke
     return model, checkpointer
 
 
-@gin.configurable
-def checkpoint_selection(rule="last", dataset=None, batch_size=1):
-    """The rule that picks the checkpoint to evaluate and export (see `selection`).
+def _best_tracker(model, checkpointer, workdir, spec, every_steps, batch_size, data_dir,
+                  manual_dir):
+    """A `selection.TrackBest` that scores `model` on `spec` ("name:split")."""
+    name, split = runs.parse_dataset_spec(spec)
 
-    Args:
-      rule: "last" (the newest checkpoint) or "best" (the highest mIoU on `dataset` among
-        the kept checkpoints; `train.checkpoints_to_keep` says how many are kept).
-      dataset: for "best", a labelled "name:split" that is never reported, e.g.
-        "procedural_streets/realistic:tuning".
-      batch_size: images per batch when scoring `dataset`.
+    def score():
+        return score_split(model.predict_classes, model.num_classes, name, split,
+                           batch_size, data_dir=data_dir, manual_dir=manual_dir)["miou"]
 
-    Returns:
-      The checked settings as a dict, for `select_checkpoint`.
-
-    Raises:
-      ValueError: for an unknown rule, or "best" without a dataset.
-    """
-    if rule not in selection.RULES:
-        raise ValueError(f"checkpoint_selection.rule = {rule!r} is not one of "
-                         f"{selection.RULES}.")
-    if rule == "best":
-        if not dataset:
-            raise ValueError(
-                "checkpoint_selection.rule = 'best' needs checkpoint_selection.dataset: a "
-                "labelled 'name:split' that is not reported, e.g. "
-                "'procedural_streets/realistic:tuning'.")
-        _parse_dataset_spec(dataset)
-    return {"rule": rule, "dataset": dataset if rule == "best" else None,
-            "batch_size": batch_size}
+    best = checkpointer.sibling(checkpoints.best_checkpoint_directory(workdir))
+    return selection.TrackBest(best, score, every_steps, spec, runs.best_record_path(workdir))
 
 
 def select_checkpoint(model, checkpointer, workdir, settings, data_dir=None,
                       manual_dir=None):
-    """Restores the checkpoint that `settings` selects; writes `workdir/SELECTION_FILE`.
+    """Restores the checkpoint that `settings` selects; writes `checkpoint_selection.json`.
 
     The file holds the rule, the split, the selected step and, for "best", every kept
     checkpoint's mIoU on the split: the curve that shows how much the run moved.
@@ -160,7 +160,7 @@ def select_checkpoint(model, checkpointer, workdir, settings, data_dir=None,
       model: a compiled `DomainAdaptationModel`.
       checkpointer: its `Checkpointer`.
       workdir: the run's folder.
-      settings: `checkpoint_selection()`.
+      settings: `selection.checkpoint_selection()`.
       data_dir: TFDS data dir.
       manual_dir: folder of manual downloads.
 
@@ -169,16 +169,18 @@ def select_checkpoint(model, checkpointer, workdir, settings, data_dir=None,
     """
     score = None
     if settings["rule"] == "best":
-        name, split = _parse_dataset_spec(settings["dataset"])
+        name, split = runs.parse_dataset_spec(settings["dataset"])
 
         def score():
             return score_split(model.predict_classes, model.num_classes, name, split,
                                settings["batch_size"], data_dir=data_dir,
                                manual_dir=manual_dir)["miou"]
 
+    if settings["rule"] == "tracked_best":
+        return _select_tracked_best(checkpointer, workdir)
     result = selection.select(checkpointer, settings["rule"], score)
     result["dataset"] = settings["dataset"]
-    evaluation.write_json(result, os.path.join(workdir, SELECTION_FILE))
+    evaluation.write_json(result, runs.selection_path(workdir))
     if settings["rule"] == "last":
         return "last"
     step = result["selected_step"]
@@ -187,26 +189,45 @@ def select_checkpoint(model, checkpointer, workdir, settings, data_dir=None,
     return f"best mIoU on {settings['dataset']}"
 
 
-@gin.configurable(denylist=["model", "checkpointer", "workdir", "selected_by",
-                            "data_dir", "manual_dir"])
-def evaluate(model, checkpointer, workdir, datasets=(), batch_size=1,
-             report_protocols=False, selected_by="last", data_dir=None, manual_dir=None):
-    """Scores the segmenter on labelled splits with Keras `evaluate`.
+def _select_tracked_best(checkpointer, workdir):
+    """Restores the best checkpoint `train.track_best` kept; see `select_checkpoint`."""
+    record_path = runs.best_record_path(workdir)
+    if not os.path.exists(record_path):
+        raise checkpoints.CheckpointNotFoundError(
+            f"checkpoint_selection.rule = 'tracked_best' needs the best checkpoint that "
+            f"training keeps with train.track_best, but {record_path} does not exist. "
+            "Train with train.track_best = '<name>:<split>' or use another rule.")
+    best = checkpointer.sibling(checkpoints.best_checkpoint_directory(workdir))
+    result = selection.select(best, "tracked_best")
+    with open(record_path) as f:
+        record = json.load(f)
+    result.update(dataset=record["dataset"], scores=record["scores"])
+    evaluation.write_json(result, runs.selection_path(workdir))
+    step = result["selected_step"]
+    print(f"Selected the best checkpoint of training, step {step}: mIoU "
+          f"{100 * record['scores'][str(step)]:.1f} on {record['dataset']}.", flush=True)
+    return f"tracked best mIoU on {record['dataset']}"
 
-    Writes `workdir/eval/<dataset>_<split>.json` per split: per-class IoU, mIoU (over the
-    classes that occur in the split's labels), pixel accuracy, and, with
+
+@gin.configurable(denylist=["predictor", "workdir", "eval_dir", "data_dir", "manual_dir"])
+def evaluate(predictor, workdir, datasets=(), batch_size=1, report_protocols=False,
+             eval_dir=runs.EVAL_DIR, data_dir=None, manual_dir=None):
+    """Scores a predictor on labelled splits with Keras `evaluate`.
+
+    Writes `workdir/<eval_dir>/<dataset>_<split>.json` per split: per-class IoU, mIoU,
+    pixel accuracy, what was scored (`predictor.description`) and, with
     `report_protocols`, the 19/16/13-class Cityscapes mIoUs ("miou19", "miou16",
     "miou13"). CamVid is scored in its own classes, with "miou10" over the 10 it shares
     with SYNTHIA and Cityscapes (paper Table 5).
 
     Args:
-      model: a compiled `DomainAdaptationModel` holding the weights to score.
-      checkpointer: its `Checkpointer` (for the step).
+      predictor: a `predictors.Predictor`: a trained model (`predictors.from_model`) or a
+        SavedModel (`predictors.from_saved_model`).
       workdir: the run's folder.
       datasets: "name:split" strings, e.g. "procedural_streets/realistic:validation".
       batch_size: images per batch (1 unless the split's images share one size).
       report_protocols: add mIoU19/16/13 (for Cityscapes targets).
-      selected_by: how the checkpoint was chosen (`select_checkpoint`), for the JSON.
+      eval_dir: the folder in `workdir` for the JSON files.
       data_dir: TFDS data dir.
       manual_dir: folder of manual downloads.
 
@@ -215,19 +236,19 @@ def evaluate(model, checkpointer, workdir, datasets=(), batch_size=1,
     """
     results = {}
     for spec in datasets:
-        name, split = _parse_dataset_spec(spec)
-        summary = score_split(model.predict_classes, model.num_classes, name, split,
+        name, split = runs.parse_dataset_spec(spec)
+        summary = score_split(predictor.predict_classes, predictor.num_classes, name, split,
                               batch_size, report_protocols, data_dir=data_dir,
                               manual_dir=manual_dir)
-        summary.update(
-            eval_size=list(model.eval_size) if model.eval_size else "label size",
-            checkpoint_step=checkpointer.step,
-            checkpoint_selection=selected_by, method=model.method)
-        path = os.path.join(workdir, EVAL_DIR, f"{_file_name(name)}_{split}.json")
+        summary.update(predictor.description)
+        path = runs.eval_path(workdir, spec, eval_dir)
         evaluation.write_json(summary, path)
         logging.info("Wrote %s", path)
-        print(f"\n{name} {split}: {summary['num_images']} images, "
-              f"checkpoint step {summary['checkpoint_step']}\n"
+        if "checkpoint_step" in summary:
+            scored = f"checkpoint step {summary['checkpoint_step']}"
+        else:
+            scored = f"SavedModel {summary.get('saved_model')}"
+        print(f"\n{name} {split}: {summary['num_images']} images, {scored}\n"
               f"{evaluation.format_table(summary)}", flush=True)
         results[spec] = summary
     return results
@@ -238,8 +259,7 @@ def score_split(predict_classes, num_classes, name, split, batch_size=1,
     """Runs Keras `evaluate` on one split, in that dataset's label space.
 
     Args:
-      predict_classes: (images, output size) -> class ids, e.g. a trained
-        `DomainAdaptationModel.predict_classes` or `export.load_predictor(path)`.
+      predict_classes: (images, output size) -> class ids; a `Predictor`'s.
       num_classes: classes the predictor outputs.
       name: TFDS name.
       split: split name.
@@ -280,9 +300,8 @@ def export(model, checkpointer, workdir, serving_size=None):
       The export path.
     """
     path = export_lib.export_segmenter(model.embedder, model.classifier,
-                                       os.path.join(workdir, EXPORT_DIR),
-                                       max(checkpointer.step, 1),
-                                       serving_size or model.eval_size)
+                                       runs.export_base(workdir), max(checkpointer.step, 1),
+                                       serving_size or model.eval_size, model.upsampling)
     print(f"Exported the segmenter to {path}", flush=True)
     return path
 
@@ -309,12 +328,12 @@ def save_figure(model, workdir, datasets=(), num_images=3, data_dir=None,
         return None
     blocks = []
     for spec in datasets:
-        name, split = _parse_dataset_spec(spec)
+        name, split = runs.parse_dataset_spec(spec)
         dataset = pipeline.make_eval_dataset(name, split, num_images, data_dir=data_dir,
                                              manual_dir=manual_dir)
         images, labels = next(iter(dataset))
         blocks.append(figures.prediction_rows(model, images, labels))
-    path = os.path.join(workdir, FIGURE_DIR, "predictions.png")
+    path = runs.figure_path(workdir)
     figures.save_grid(blocks, path)
     print(f"Wrote {path}", flush=True)
     return path
@@ -330,7 +349,7 @@ def restore(workdir):
       checkpoints.CheckpointNotFoundError: when the run has no checkpoint.
     """
     # The checkpoint overwrites every weight: no ImageNet download needed.
-    model = compile_model(factory.build_model(imagenet_weights=None))
+    model = build_compiled_model(skip_imagenet_weights=True)
     checkpointer = checkpoints.Checkpointer(model, checkpoints.checkpoint_directory(workdir))
     checkpointer.restore_latest(require=True)
     return model, checkpointer
@@ -347,7 +366,7 @@ def run(workdir, mode=None, data_dir=None, manual_dir=None):
     """
     if mode is not None and mode not in MODES:
         raise ValueError(f"Unknown mode {mode!r}; use one of {MODES}, or none for all.")
-    settings = checkpoint_selection()  # A bad rule fails before training, not after.
+    settings = selection.checkpoint_selection()  # A bad rule fails before training.
     os.makedirs(workdir, exist_ok=True)
     if mode in (None, "train"):
         model, checkpointer = train(workdir, data_dir=data_dir, manual_dir=manual_dir)
@@ -358,26 +377,15 @@ def run(workdir, mode=None, data_dir=None, manual_dir=None):
     selected_by = select_checkpoint(model, checkpointer, workdir, settings,
                                     data_dir=data_dir, manual_dir=manual_dir)
     if mode in (None, "evaluate"):
-        evaluate(model, checkpointer, workdir, selected_by=selected_by, data_dir=data_dir,
-                 manual_dir=manual_dir)
+        evaluate(predictors.from_model(model, checkpointer.step, selected_by), workdir,
+                 data_dir=data_dir, manual_dir=manual_dir)
         save_figure(model, workdir, data_dir=data_dir, manual_dir=manual_dir)
     if mode in (None, "export"):
         export(model, checkpointer, workdir)
 
 
-def _parse_dataset_spec(spec):
-    name, sep, split = spec.rpartition(":")
-    if not sep or not name or not split:
-        raise ValueError(f"Dataset {spec!r} must read 'name:split', e.g. "
-                         "'procedural_streets/realistic:validation'.")
-    return name, split
-
-
-def _file_name(name):
-    return name.replace("/", "_").replace(":", "_")
-
-
 def _write_operative_config(workdir):
-    with open(os.path.join(workdir, OPERATIVE_CONFIG), "w") as f:
+    os.makedirs(workdir, exist_ok=True)
+    with open(runs.operative_config_path(workdir), "w") as f:
         f.write(gin.operative_config_str())
 

@@ -12,16 +12,19 @@ Datasets default to the gin file's `evaluate.datasets`; `--dataset=name:split` o
 Results go to `<workdir>/eval/` (checkpoint) or `<workdir>/eval_saved_model/` (SavedModel).
 """
 
-import os
+from gta_keras import quiet  # First: before anything imports TensorFlow (see quiet.py).
+
+if __name__ == "__main__":  # Run as a program, not imported: hide TF's start-up lines.
+    quiet.install()
 
 from absl import app
 from absl import flags
-import gin
 
 from gta_keras import configurables
-from gta_keras import evaluation
 from gta_keras import experiment
-from gta_keras import export
+from gta_keras import predictors
+from gta_keras import runs
+from gta_keras import selection
 
 FLAGS = flags.FLAGS
 flags.DEFINE_multi_string("gin_file", [], "Gin files of the run.")
@@ -34,43 +37,22 @@ flags.DEFINE_string("manual_dir", None, "Folder of manual downloads.")
 flags.mark_flag_as_required("workdir")
 
 
-def _evaluate_saved_model(path, datasets):
-    predict_classes = export.load_predictor(path)
-    for spec in datasets:
-        name, _, split = spec.rpartition(":")
-        summary = experiment.score_split(
-            predict_classes, gin.query_parameter("build_model.num_classes"), name, split,
-            gin.query_parameter("evaluate.batch_size"),
-            _query_or("evaluate.report_protocols", False), data_dir=FLAGS.data_dir,
-            manual_dir=FLAGS.manual_dir)
-        summary.update(saved_model=path)
-        out = os.path.join(FLAGS.workdir, "eval_saved_model",
-                           f"{name.replace('/', '_')}_{split}.json")
-        evaluation.write_json(summary, out)
-        print(f"\n{spec} (SavedModel {path})\n{evaluation.format_table(summary)}")
-
-
-def _query_or(parameter, default):
-    try:
-        return gin.query_parameter(parameter)
-    except ValueError:
-        return default
-
-
 def main(argv):
     del argv
     configurables.parse_gin(FLAGS.gin_file, FLAGS.gin_bindings)
-    datasets = FLAGS.dataset or list(gin.query_parameter("evaluate.datasets"))
+    kwargs = {"data_dir": FLAGS.data_dir, "manual_dir": FLAGS.manual_dir}
+    if FLAGS.dataset:  # Otherwise the gin file's `evaluate.datasets`.
+        kwargs["datasets"] = FLAGS.dataset
     if FLAGS.saved_model:
-        _evaluate_saved_model(FLAGS.saved_model, datasets)
+        experiment.evaluate(predictors.from_saved_model(FLAGS.saved_model), FLAGS.workdir,
+                            eval_dir=runs.EVAL_SAVED_MODEL_DIR, **kwargs)
         return
     model, checkpointer = experiment.restore(FLAGS.workdir)
     selected_by = experiment.select_checkpoint(
-        model, checkpointer, FLAGS.workdir, experiment.checkpoint_selection(),
+        model, checkpointer, FLAGS.workdir, selection.checkpoint_selection(),
         data_dir=FLAGS.data_dir, manual_dir=FLAGS.manual_dir)
-    experiment.evaluate(model, checkpointer, FLAGS.workdir, datasets=datasets,
-                        selected_by=selected_by, data_dir=FLAGS.data_dir,
-                        manual_dir=FLAGS.manual_dir)
+    experiment.evaluate(predictors.from_model(model, checkpointer.step, selected_by),
+                        FLAGS.workdir, **kwargs)
 
 
 if __name__ == "__main__":

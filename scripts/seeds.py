@@ -10,6 +10,11 @@ the gin file's `evaluate.datasets` unless `--report` names another. Writes
 `DIR/summary.json` and `DIR/summary.md`.
 """
 
+from gta_keras import quiet  # First: before anything imports TensorFlow (see quiet.py).
+
+if __name__ == "__main__":  # Run as a program, not imported: hide TF's start-up lines.
+    quiet.install()
+
 import json
 import os
 import subprocess
@@ -23,6 +28,7 @@ import numpy as np
 
 from gta_keras import configurables
 from gta_keras import experiment  # pylint: disable=unused-import  (registers configurables)
+from gta_keras import runs
 
 FLAGS = flags.FLAGS
 flags.DEFINE_multi_string("gin_file", [], "Gin files shared by every run.")
@@ -93,7 +99,7 @@ def checkpoint_lines(runs):
 
 def _miou_by_split(run_dir):
     """mIoU of every split the run evaluated (e.g. the source's validation split too)."""
-    folder = os.path.join(run_dir, "eval")
+    folder = os.path.join(run_dir, runs.EVAL_DIR)
     scores = {}
     for name in sorted(os.listdir(folder)):
         with open(os.path.join(folder, name)) as f:
@@ -117,14 +123,13 @@ def main(argv):
     del argv
     configurables.parse_gin(FLAGS.gin_file, FLAGS.gin_bindings)
     report = FLAGS.report or gin.query_parameter("evaluate.datasets")[0]
-    name, _, split = report.rpartition(":")
+    runs.parse_dataset_spec(report)  # A malformed --report fails before any training.
     runs = []
     for method in FLAGS.methods:
         for seed in range(FLAGS.seeds):
             run_dir = os.path.join(FLAGS.workdir, f"{method}_seed{seed}")
             seconds = run_one(method, seed, run_dir)
-            path = os.path.join(run_dir, "eval", f"{name.replace('/', '_')}_{split}.json")
-            with open(path) as f:
+            with open(runs.eval_path(run_dir, report)) as f:
                 result = json.load(f)
             runs.append({"method": method, "seed": seed, "miou": result["miou"],
                          "per_class_iou": result["per_class_iou"], "seconds": seconds,

@@ -118,8 +118,9 @@ def test_warm_start_without_checkpoint_is_a_clear_error(tmp_path):
 
 
 def test_warm_start_from_a_different_segmenter_is_a_clear_error(tmp_path):
-    wider = factory.build_model(num_classes=tiny.NUM_CLASSES, method="source_only",
-                                width_multiplier=1 / 32, fc_width=16)
+    wider = factory.build_model(
+        num_classes=tiny.NUM_CLASSES, method="source_only",
+        embedder=factory.EmbedderConfig(width_multiplier=1 / 32, fc_width=16))
     wider.compile(configurables.adam(1e-3))
     _, workdir = _trained_checkpoint(tmp_path, wider)
     with pytest.raises(checkpoints.CheckpointMismatchError,

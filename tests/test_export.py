@@ -9,6 +9,7 @@ import pytest
 import tensorflow as tf
 
 from gta_keras import export
+from gta_keras import predictors
 from gta_keras import evaluation
 from tests import tiny
 
@@ -110,7 +111,9 @@ def test_the_export_scores_like_the_keras_model(exported):
     images = rng.integers(0, 256, (4, 32, 64, 3)).astype(np.float32)
     labels = rng.integers(0, tiny.NUM_CLASSES, (4, 32, 64, 1)).astype(np.uint8)
     dataset = tf.data.Dataset.from_tensor_slices((images, labels)).batch(2)
-    served_scores, served = _score(export.load_predictor(path), dataset, tiny.NUM_CLASSES)
+    predictor = predictors.from_saved_model(path)
+    assert predictor.num_classes == tiny.NUM_CLASSES
+    served_scores, served = _score(predictor.predict_classes, dataset, tiny.NUM_CLASSES)
     keras_scores, in_memory = _score(model.predict_classes, dataset, tiny.NUM_CLASSES)
     assert served_scores["num_images"] == keras_scores["num_images"] == 4
     np.testing.assert_array_equal(served, in_memory)

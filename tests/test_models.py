@@ -15,6 +15,7 @@ from gta_keras.models import embedder as embedder_lib
 from gta_keras.models import factory
 from gta_keras.models import generator as generator_lib
 from gta_keras.models import vgg_init
+from tests import tiny
 
 
 def _tiny_players(num_classes=3, width=1 / 32, fc_width=8):
@@ -64,8 +65,8 @@ def test_width_multiplier_scales_every_player():
 
 
 def test_dropout_rates_of_g_and_d_are_set_apart():
-    model = factory.build_model(num_classes=3, width_multiplier=1 / 32, fc_width=8,
-                                generator_dropout_rate=0.1)
+    model = factory.build_model(num_classes=3, embedder=tiny.EMBEDDER,
+                                generator=factory.GeneratorConfig(dropout_rate=0.1))
 
     def rates(player):
         return {layer.rate for layer in player.layers
@@ -101,8 +102,9 @@ def test_only_instance_norm_erases_a_global_colour_cast():
 
 @pytest.mark.parametrize("norm", ["layer", "none"])
 def test_g_and_d_norm_options(norm):
-    model = factory.build_model(num_classes=3, width_multiplier=1 / 32, fc_width=8,
-                                generator_norm=norm, discriminator_norm=norm)
+    model = factory.build_model(num_classes=3, embedder=tiny.EMBEDDER,
+                                generator=factory.GeneratorConfig(norm=norm),
+                                discriminator=factory.DiscriminatorConfig(norm=norm))
 
     def norm_layers(player):
         return {type(layer).__name__ for layer in player.layers
@@ -117,15 +119,15 @@ def test_g_and_d_norm_options(norm):
     images = tf.random.uniform((2, 32, 64, 3), maxval=255.0)
     assert model.generator(model.embedder(images)).shape == (2, 32, 64, 3)
     assert model.discriminator(images / 255.0)["domain"].shape == (2, 4, 8, 4)
-    paper = factory.build_model(num_classes=3, width_multiplier=1 / 32, fc_width=8)
+    paper = factory.build_model(num_classes=3, embedder=tiny.EMBEDDER)
     assert norm_layers(paper.generator) == {"GroupNormalization"}
 
 
 @pytest.mark.parametrize("method", ["lsd", "source_only"])
 def test_unknown_norm_is_a_clear_error(method):
     with pytest.raises(ValueError, match="Unknown norm 'batch'.*instance"):
-        factory.build_model(num_classes=3, width_multiplier=1 / 32, fc_width=8,
-                            method=method, discriminator_norm="batch")
+        factory.build_model(num_classes=3, embedder=tiny.EMBEDDER, method=method,
+                            discriminator=factory.DiscriminatorConfig(norm="batch"))
 
 
 def test_classifier_upsampling_starts_bilinear_and_frozen():

@@ -14,11 +14,8 @@ the SYNTHIA model is then scored on CamVid test (Table 5) with `--mode=evaluate`
 """
 
 import json
-import os
 import pathlib
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -26,6 +23,7 @@ import pytest
 from gta_keras import label_maps
 from gta_keras.data import pipeline
 from tests import cityscapes_dummy
+from tests import cli
 
 # Each test runs the real CLI (or builds all four datasets): end to end.
 pytestmark = pytest.mark.slow
@@ -45,10 +43,10 @@ SPLIT_SIZES = {
 # The paper configuration shrunk by bindings only: no ImageNet download, tiny widths,
 # 32x64 crops and predictions, 2 steps.
 TINY = (
-    "build_model.imagenet_weights = None",
-    "build_model.width_multiplier = 0.0625",
-    "build_model.fc_width = 16",
-    "build_model.eval_size = (32, 64)",
+    "embedder.imagenet_weights = None",
+    "embedder.width_multiplier = 0.0625",
+    "embedder.fc_width = 16",
+    "segmenter.eval_size = (32, 64)",
     "make_train_dataset.image_size = (32, 64)",
     "make_train_dataset.shuffle_buffer = 8",
     "train.steps = 2",
@@ -74,12 +72,6 @@ def downloads(tmp_path_factory):
     return root / "downloads", root / "tfds", written
 
 
-def _run_cli(*args):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    return subprocess.run([sys.executable, "-m", "gta_keras.main", *args],
-                          capture_output=True, text=True, cwd=REPO, env=env, timeout=900)
-
-
 def _cli_args(gin_file, workdir, downloads, *bindings, mode=None):
     manual_dir, data_dir, _ = downloads
     args = [f"--gin_file={gin_file}", f"--workdir={workdir}", f"--data_dir={data_dir}",
@@ -90,15 +82,11 @@ def _cli_args(gin_file, workdir, downloads, *bindings, mode=None):
     return args
 
 
-def _assert_ok(result):
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
-
-
 def _read_eval(workdir, file_name):
     return json.loads((workdir / "eval" / file_name).read_text())
 
 
-def _assert_cityscapes_eval(workdir, downloads, num_classes):
+def _assert_cityscapes_eval(workdir, downloads, num_classes, step=2):
     """The Cityscapes validation JSON: the three protocols, every class, full label size."""
     summary = _read_eval(workdir, "cityscapes_semantic_segmentation_validation.json")
     for key in ("miou19", "miou16", "miou13", "miou", "per_class_iou", "eval_size"):
@@ -108,7 +96,8 @@ def _assert_cityscapes_eval(workdir, downloads, num_classes):
     assert summary["eval_size"] == [32, 64]
     assert summary["dataset"] == CITYSCAPES and summary["split"] == "validation"
     assert summary["num_images"] == SPLIT_SIZES[CITYSCAPES]["validation"]
-    assert summary["checkpoint_step"] == 2
+    if step is not None:
+        assert summary["checkpoint_step"] == step
     assert len(summary["per_class_iou"]) == num_classes
     # Every dummy label holds every label id, so every trainId is present: all IoUs exist.
     assert all(value is not None for value in summary["per_class_iou"].values())
@@ -156,14 +145,14 @@ def test_archive_folders_inside_the_manual_dir_work_too(tmp_path):
 def test_synthia_to_cityscapes_then_camvid(tmp_path, downloads):
     """Table 2a (train, evaluate on Cityscapes val, export), then Table 5 on CamVid test."""
     workdir = tmp_path / "synthia"
-    _assert_ok(_run_cli(*_cli_args("gin/synthia.gin", workdir, downloads)))
+    cli.assert_ok(cli.run_cli(*_cli_args("gin/synthia.gin", workdir, downloads)))
     _assert_cityscapes_eval(workdir, downloads, num_classes=19)
     _assert_exported(workdir)
 
     # Table 5: the same model, scored on CamVid test in CamVid's classes.
-    result = _run_cli(*_cli_args("gin/synthia.gin", workdir, downloads,
+    result = cli.run_cli(*_cli_args("gin/synthia.gin", workdir, downloads,
                                  "evaluate.datasets = ['camvid:test']", mode="evaluate"))
-    _assert_ok(result)
+    cli.assert_ok(result)
     summary = _read_eval(workdir, "camvid_test.json")
     assert 0.0 <= summary["miou10"] <= 1.0
     assert summary["num_images"] == SPLIT_SIZES["camvid"]["test"]
@@ -176,15 +165,37 @@ def test_synthia_to_cityscapes_then_camvid(tmp_path, downloads):
 def test_gta5_to_cityscapes(tmp_path, downloads):
     """Table 2b: train, evaluate on Cityscapes val, export."""
     workdir = tmp_path / "gta5"
-    _assert_ok(_run_cli(*_cli_args("gin/gta5.gin", workdir, downloads)))
+    cli.assert_ok(cli.run_cli(*_cli_args("gin/gta5.gin", workdir, downloads)))
     _assert_cityscapes_eval(workdir, downloads, num_classes=19)
     _assert_exported(workdir)
+
+
+@pytest.mark.parametrize("gin_file, source", [
+    ("gin/synthia_reference.gin", "synthia_rand_cityscapes"),
+    ("gin/gta5_reference.gin", "gta5"),
+])
+def test_the_authors_code_as_a_configuration(tmp_path, downloads, gin_file, source):
+    """gin/reference.gin on both setups: native crops, tracked best, nearest upsampling."""
+    workdir = tmp_path / source
+    cli.assert_ok(cli.run_cli(*_cli_args(gin_file, workdir, downloads,
+                                         "train.track_best_every = 1")))
+    _assert_cityscapes_eval(workdir, downloads, num_classes=19, step=None)
+    summary = _read_eval(workdir, "cityscapes_semantic_segmentation_validation.json")
+    assert summary["upsampling"] == "nearest_labels"
+    tracked = f"{source}:validation"
+    assert summary["checkpoint_selection"] == f"tracked best mIoU on {tracked}"
+    record = json.loads((workdir / "best_checkpoint.json").read_text())
+    assert record["dataset"] == tracked and sorted(record["scores"]) == ["1", "2"]
+    assert summary["checkpoint_step"] == record["best_step"]
+    config = (workdir / "operative_config.gin").read_text()
+    assert "make_train_dataset.crop = 'native'" in config
+    assert "embedder.dropout = 'spatial'" in config
 
 
 def test_empty_manual_dir_names_the_dataset_and_where_to_get_it(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
-    result = _run_cli("--gin_file=gin/synthia.gin", f"--workdir={tmp_path / 'run'}",
+    result = cli.run_cli("--gin_file=gin/synthia.gin", f"--workdir={tmp_path / 'run'}",
                       f"--data_dir={tmp_path / 'tfds'}", f"--manual_dir={empty}",
                       *[f"--gin_bindings={binding}" for binding in TINY])
     assert result.returncode != 0

@@ -101,3 +101,63 @@ def test_eval_dataset_keeps_label_size_and_order():
 def test_unknown_dataset_names_the_dataset():
     with pytest.raises(pipeline.DatasetUnavailableError, match="no_such_dataset"):
         pipeline.load_split("no_such_dataset", "train")
+
+
+def test_native_crops_keep_the_frames_resolution():
+    # A ramp image: a native crop keeps neighbouring pixel values one apart, a resized
+    # crop of the 48x96 frame to 32x64 would not.
+    ramp = np.tile(np.arange(96, dtype=np.uint8)[None, :, None], (48, 1, 3))
+
+    def load(name, split, **unused):
+        del name, split  # Both domains get the ramp.
+        labels = np.full((1, 48, 96, 1), SOURCE_CLASS, np.uint8)
+        return tf.data.Dataset.from_tensor_slices((ramp[None], labels))
+
+    source, labels, target = _first_batch(crop="native", load_fn=load)
+    for images in (source, target):
+        steps = np.diff(images.numpy()[..., 0], axis=-1)
+        np.testing.assert_array_equal(steps, 1.0)
+    assert set(np.unique(labels.numpy())) == {SOURCE_CLASS}
+
+
+def test_native_crops_enlarge_a_frame_smaller_than_the_crop():
+    image = tf.zeros((20, 50, 3), tf.uint8)
+    label = tf.fill((20, 50, 1), tf.constant(4, tf.uint8))
+    cropped, cropped_label = preprocessing.random_native_crop(
+        image, label, (32, 64), tf.constant([0, 1], tf.int64))
+    assert cropped.shape == (32, 64, 3) and cropped_label.shape == (32, 64, 1)
+    assert set(np.unique(cropped_label.numpy())) == {4}
+
+
+def test_source_width_resizes_the_source_before_cropping():
+    image = tf.zeros((100, 200, 3), tf.uint8)
+    label = tf.zeros((100, 200, 1), tf.uint8)
+    resized, resized_label = preprocessing.resize_to_width(image, label, 128)
+    assert resized.shape == (64, 128, 3) and resized_label.shape == (64, 128, 1)
+
+
+def test_an_unknown_crop_fails_before_any_data_is_read():
+    def no_data(*unused, **unused_kwargs):
+        raise AssertionError("read data before checking the crop")
+
+    with pytest.raises(ValueError, match="Unknown make_train_dataset.crop 'center'"):
+        pipeline.make_train_dataset(source="source", target="target", crop="center",
+                                    load_fn=no_data)
+
+
+def test_before_reading_runs_after_preparing_and_before_reading():
+    events = []
+    loader = _fake_loader()
+
+    def prepare(name, **unused):
+        events.append(f"prepare {name}")
+
+    def load(name, split, **kwargs):
+        events.append(f"read {name}")
+        return loader(name, split, **kwargs)
+
+    pipeline.make_train_dataset(source="source", target="target", image_size=(32, 64),
+                                load_fn=load, prepare_fn=prepare,
+                                before_reading=lambda: events.append("seed"))
+    assert events == ["prepare source", "prepare target", "seed", "read source",
+                      "read target"]

@@ -1,5 +1,7 @@
 """The checkpoint rule: the last kept checkpoint, or the best one on a held-out split."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -80,14 +82,48 @@ def test_bad_rules_and_missing_checkpoints_are_clear_errors(tmp_path):
 
 
 def test_checkpoint_selection_settings_are_checked_before_any_work():
-    assert experiment.checkpoint_selection() == {
+    assert selection.checkpoint_selection() == {
         "rule": "last", "dataset": None, "batch_size": 1}
-    assert experiment.checkpoint_selection(
+    assert selection.checkpoint_selection(
         "best", "procedural_streets/realistic:tuning", 50)["dataset"] == (
             "procedural_streets/realistic:tuning")
     with pytest.raises(ValueError, match="needs checkpoint_selection.dataset"):
-        experiment.checkpoint_selection("best")
+        selection.checkpoint_selection("best")
     with pytest.raises(ValueError, match="must read 'name:split'"):
-        experiment.checkpoint_selection("best", "procedural_streets/realistic")
+        selection.checkpoint_selection("best", "procedural_streets/realistic")
     with pytest.raises(ValueError, match="is not one of"):
-        experiment.checkpoint_selection("newest")
+        selection.checkpoint_selection("newest")
+
+
+def test_track_best_keeps_the_best_weights_seen_during_training(tmp_path):
+    model = tiny.model(method="source_only")
+    checkpointer = checkpoints.Checkpointer(model, str(tmp_path / "checkpoints"))
+    best = checkpointer.sibling(str(tmp_path / "best"))
+    by_step = {2: 0.3, 4: 0.6, 6: 0.5}
+    record = tmp_path / "best.json"
+    tracker = selection.TrackBest(best, lambda: by_step[best.step], 2, "src:validation",
+                                  str(record))
+    weights = {}
+    for step in range(1, 7):
+        tiny.train_one_step(model, tiny.batch(seed=step))
+        tracker.on_train_batch_end(step)
+        weights[step] = tiny.snapshot(model.embedder.weights)
+    saved = json.loads(record.read_text())
+    assert saved["scores"] == {"2": 0.3, "4": 0.6, "6": 0.5}  # every 2 steps only
+    assert saved["best_step"] == 4
+    assert [checkpoints.step_of(p) for p in best.paths] == [4]
+
+    result = selection.select(best, "tracked_best")
+    assert result == {"rule": "tracked_best", "selected_step": 4}
+    _assert_embedder_is(model, weights[4])
+
+    # A resumed run keeps the best so far: a worse score later saves nothing.
+    resumed = selection.TrackBest(best, lambda: 0.1, 2, "src:validation", str(record))
+    assert resumed.record["best_step"] == 4
+
+
+def test_tracked_best_without_tracking_is_a_clear_error(tmp_path):
+    model, checkpointer, _ = _run_with_checkpoints(tmp_path / "run", num_steps=1)
+    settings = selection.checkpoint_selection("tracked_best")
+    with pytest.raises(checkpoints.CheckpointNotFoundError, match="train.track_best"):
+        experiment.select_checkpoint(model, checkpointer, str(tmp_path / "run"), settings)

@@ -8,12 +8,13 @@ from gta_keras.models import factory
 
 NUM_CLASSES = 5
 IMAGE_SIZE = (32, 64)
+EMBEDDER = factory.EmbedderConfig(width_multiplier=1 / 32, fc_width=8)
 
 
 def model(method="lsd", **kwargs):
     """A compiled tiny `DomainAdaptationModel`."""
     built = factory.build_model(num_classes=NUM_CLASSES, method=method,
-                                width_multiplier=1 / 32, fc_width=8, **kwargs)
+                                embedder=EMBEDDER, **kwargs)
     lsd = method == "lsd"
     # Eager: one step of a tiny model runs faster than tracing it into a graph.
     built.compile(configurables.adam(1e-3),

@@ -11,8 +11,44 @@ from gta_keras.data import datasets_info
 from gta_keras.data import preprocessing
 
 
+# Training crops: the paper's "resized and cropped", or the reference code's native ones.
+CROPS = ("resized", "native")
+
+
 class DatasetUnavailableError(RuntimeError):
     """A dataset is not prepared and cannot be prepared here (e.g. manual download)."""
+
+
+def prepare_split(name, data_dir=None, manual_dir=None):
+    """Makes sure a TFDS dataset is on disk (downloading or generating it if it can).
+
+    Args:
+      name: TFDS name, e.g. "procedural_streets/synthetic" or "gta5".
+      data_dir: TFDS data dir; None for TFDS's default (~/tensorflow_datasets).
+      manual_dir: folder holding manually downloaded archives, for datasets that need them.
+
+    Returns:
+      The prepared `tfds` builder.
+
+    Raises:
+      DatasetUnavailableError: with what is missing and where to get it.
+    """
+    try:
+        builder = tfds.builder(name, data_dir=data_dir)
+    except tfds.core.registered.DatasetNotFoundError as error:
+        raise DatasetUnavailableError(
+            f"TFDS does not know the dataset {name!r}: {error}") from error
+    try:
+        builder.download_and_prepare(
+            download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))
+    except (AssertionError, FileNotFoundError) as error:
+        # A missing manual download: TFDS raises AssertionError for a missing or empty
+        # manual_dir (and TFDS's cityscapes for missing zips), this package's builders
+        # FileNotFoundError for missing folders or files.
+        raise DatasetUnavailableError(
+            _manual_download_message(name, builder, manual_dir, error)
+        ) from error
+    return builder
 
 
 def load_split(name, split, data_dir=None, manual_dir=None, shuffle_files=False,
@@ -34,21 +70,7 @@ def load_split(name, split, data_dir=None, manual_dir=None, shuffle_files=False,
     Raises:
       DatasetUnavailableError: with what is missing and where to get it.
     """
-    try:
-        builder = tfds.builder(name, data_dir=data_dir)
-    except tfds.core.registered.DatasetNotFoundError as error:
-        raise DatasetUnavailableError(
-            f"TFDS does not know the dataset {name!r}: {error}") from error
-    try:
-        builder.download_and_prepare(
-            download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))
-    except (AssertionError, FileNotFoundError) as error:
-        # A missing manual download: TFDS raises AssertionError for a missing or empty
-        # manual_dir (and TFDS's cityscapes for missing zips), this package's builders
-        # FileNotFoundError for missing folders or files.
-        raise DatasetUnavailableError(
-            _manual_download_message(name, builder, manual_dir, error)
-        ) from error
+    builder = prepare_split(name, data_dir, manual_dir)
     read_config = tfds.ReadConfig(shuffle_seed=seed)
     dataset = builder.as_dataset(split=split, shuffle_files=shuffle_files,
                                  read_config=read_config)
@@ -72,16 +94,21 @@ def _manual_download_message(name, builder, manual_dir, error):
     return message
 
 
-@gin.configurable(denylist=["seed", "data_dir", "manual_dir"])
+@gin.configurable(denylist=["seed", "data_dir", "manual_dir", "load_fn", "before_reading",
+                           "prepare_fn"])
 def make_train_dataset(source=gin.REQUIRED, target=gin.REQUIRED, image_size=(320, 640),
-                       batch_size=1, seed=0, min_crop_fraction=0.5,
+                       batch_size=1, seed=0, crop="resized", min_crop_fraction=0.5,
+                       source_width=None,
                        source_split="train", target_split="train", shuffle_buffer=1000,
-                       data_dir=None, manual_dir=None, load_fn=load_split):
+                       data_dir=None, manual_dir=None, load_fn=load_split,
+                       before_reading=None, prepare_fn=prepare_split):
     """Infinite, shuffled batches of (x_s, y_s, x_t) for `DomainAdaptationModel.fit`.
 
-    Both domains get the same random crop (with the output's aspect ratio, at least
-    `min_crop_fraction` of the largest) and resize to `image_size`. Target labels are
-    dropped before anything else happens: the target is unlabelled.
+    Both domains get the same kind of random crop: "resized" (the paper's "resized and
+    cropped": a window with the output's aspect ratio, at least `min_crop_fraction` of
+    the largest, resized to `image_size`) or "native" (the reference code's: an
+    `image_size` window at the frame's own resolution). Target labels are dropped
+    before anything else happens: the target is unlabelled.
 
     Args:
       source: TFDS name of the labelled source, e.g. "synthia_rand_cityscapes".
@@ -89,36 +116,54 @@ def make_train_dataset(source=gin.REQUIRED, target=gin.REQUIRED, image_size=(320
       image_size: (height, width) of the training crops; sides must divide by 32.
       batch_size: triplets per batch; 1 in the paper.
       seed: seed for shuffling and cropping; the same seed gives the same batches.
-      min_crop_fraction: smallest random crop as a fraction of the largest.
+      crop: "resized" or "native"; see above.
+      min_crop_fraction: for "resized", the smallest crop as a fraction of the largest
+        (1.0: no scale jitter).
+      source_width: if set, source frames are first resized to this width, aspect kept
+        (the reference code: 1280 for GTA5's 1914 px frames).
       source_split: split of the source.
       target_split: split of the target.
       shuffle_buffer: examples in each shuffle buffer.
       data_dir: TFDS data dir.
       manual_dir: folder of manual downloads.
       load_fn: `load_split`-like loader (tests inject their own).
+      before_reading: if given, called once both datasets are on disk (`prepare_fn`) and
+        before either is read; `experiment.train` seeds the global random state there.
+      prepare_fn: `prepare_split`-like; only called when `before_reading` is given.
 
     Returns:
       A `tf.data.Dataset` of (source_images float32 [B, H, W, 3] in [0, 255],
       source_labels uint8 [B, H, W, 1], target_images float32 [B, H, W, 3]).
     """
     _check_size(image_size)
+    if crop not in CROPS:
+        raise ValueError(f"Unknown make_train_dataset.crop {crop!r}; use one of {CROPS}.")
+    if before_reading is not None:
+        prepare_fn(source, data_dir=data_dir, manual_dir=manual_dir)
+        prepare_fn(target, data_dir=data_dir, manual_dir=manual_dir)
+        before_reading()
     source_ds = load_fn(source, source_split, data_dir=data_dir, manual_dir=manual_dir,
                         shuffle_files=True, seed=seed)
     target_ds = load_fn(target, target_split, data_dir=data_dir, manual_dir=manual_dir,
                         shuffle_files=True, seed=seed + 1)
     target_ds = target_ds.map(lambda image, *unused_label: image)
 
+    def crop_pair(image, label, seed_pair):
+        if crop == "native":
+            return preprocessing.random_native_crop(image, label, image_size, seed_pair)
+        return preprocessing.random_crop_and_resize(image, label, image_size,
+                                                    min_crop_fraction, seed_pair)
+
     def crop_source(index, example):
         image, label = example
-        return preprocessing.random_crop_and_resize(
-            image, label, image_size, min_crop_fraction, _seed(seed, index))
+        if source_width:
+            image, label = preprocessing.resize_to_width(image, label, source_width)
+        return crop_pair(image, label, _seed(seed, index))
 
     def crop_target(index, image):
         # Crops the image alone: a placeholder label keeps one crop function for both.
         placeholder = tf.zeros_like(image[..., :1])
-        cropped, _ = preprocessing.random_crop_and_resize(
-            image, placeholder, image_size, min_crop_fraction,
-            _seed(seed + 1, index))
+        cropped, _ = crop_pair(image, placeholder, _seed(seed + 1, index))
         return cropped
 
     source_ds = (source_ds.shuffle(shuffle_buffer, seed=seed).repeat().enumerate()

@@ -77,6 +77,56 @@ def random_crop_and_resize(image, label, size, min_crop_fraction, seed):
     return resize_images(image, size), resize_labels(label, size)
 
 
+def resize_to_width(image, label, width):
+    """Resizes an (image, label) pair to `width`, keeping the aspect ratio.
+
+    The reference code does this to GTA5 frames (to 1280 px) before its native crops.
+
+    Args:
+      image: uint8 or float [H, W, 3].
+      label: uint8 [H, W, 1].
+      width: the new width.
+
+    Returns:
+      (image float32 [h, width, 3], label uint8 [h, width, 1]); labels resized nearest.
+    """
+    shape = tf.cast(tf.shape(image)[:2], tf.float32)
+    height = tf.cast(tf.round(shape[0] * width / shape[1]), tf.int32)
+    size = tf.stack([height, tf.constant(width, tf.int32)])
+    return resize_images(image, size), resize_labels(label, size)
+
+
+def random_native_crop(image, label, size, seed):
+    """A random `size` window at the image's own resolution (the reference's crops).
+
+    An image smaller than `size` on a side is first enlarged just enough to cover it
+    (aspect kept), so every frame yields a crop.
+
+    Args:
+      image: uint8 or float [H, W, 3].
+      label: uint8 [H, W, 1].
+      size: (height, width) of the crop.
+      seed: stateless seed, shape [2] int tensor.
+
+    Returns:
+      (image float32 [h, w, 3] in [0, 255], label uint8 [h, w, 1]).
+    """
+    out_h, out_w = size
+    shape = tf.shape(image)
+    scale = tf.maximum(1.0, tf.maximum(out_h / tf.cast(shape[0], tf.float32),
+                                       out_w / tf.cast(shape[1], tf.float32)))
+    covering = tf.cast(tf.math.ceil(tf.cast(shape[:2], tf.float32) * scale), tf.int32)
+    image = tf.cond(scale > 1.0, lambda: resize_images(image, covering),
+                    lambda: tf.cast(image, tf.float32))
+    label = tf.cond(scale > 1.0, lambda: resize_labels(label, covering), lambda: label)
+    seeds = tf.random.experimental.stateless_split(seed, 2)
+    top = tf.random.stateless_uniform([], seeds[0], 0, covering[0] - out_h + 1, tf.int32)
+    left = tf.random.stateless_uniform([], seeds[1], 0, covering[1] - out_w + 1, tf.int32)
+    image = image[top:top + out_h, left:left + out_w]
+    label = label[top:top + out_h, left:left + out_w]
+    return tf.ensure_shape(image, [out_h, out_w, 3]), tf.ensure_shape(label, [out_h, out_w, 1])
+
+
 def labels_at(labels, size):
     """Labels [B, H, W, 1] resized nearest to `size`, squeezed to [B, h, w] int32.
 

@@ -5,7 +5,7 @@ import tensorflow as tf
 
 from gta_keras import losses
 from gta_keras.data import preprocessing
-from gta_keras.models import embedder as embedder_lib
+from gta_keras.models import segmenter
 
 METHODS = ("lsd", "source_only")
 UPDATE_READINGS = ("single_pass", "sequential")
@@ -40,6 +40,8 @@ class DomainAdaptationModel(keras.Model):
       num_classes: classes of C's output.
       eval_size: (height, width) at which `predict_classes` runs F + C, or None for the
         input size; predictions are resized to the requested size (the label size).
+      upsampling: how predictions reach the requested size: "bilinear_logits" or
+        "nearest_labels" (the reference code's); see `segmenter.UPSAMPLINGS`.
       adversarial_warmup_steps: for this many first steps F and C learn from the
         segmentation loss alone (alpha = beta = 0) while G and D already train, so that
         F's adversarial signal comes from a D that has learned something. 0 in the paper.
@@ -48,7 +50,7 @@ class DomainAdaptationModel(keras.Model):
     def __init__(self, embedder, classifier, generator=None, discriminator=None,
                  method="lsd", loss_weights=losses.REFERENCE_WEIGHTS, reduction="sum",
                  update_reading="single_pass", num_classes=19, eval_size=None,
-                 adversarial_warmup_steps=0, **kwargs):
+                 upsampling="bilinear_logits", adversarial_warmup_steps=0, **kwargs):
         super().__init__(**kwargs)
         if method not in METHODS:
             raise ValueError(f"Unknown method {method!r}; use one of {METHODS}.")
@@ -67,6 +69,8 @@ class DomainAdaptationModel(keras.Model):
         self.update_reading = update_reading
         self.num_classes = num_classes
         self.eval_size = tuple(eval_size) if eval_size else None
+        segmenter.check_upsampling(upsampling)
+        self.upsampling = upsampling
         self.adversarial_warmup_steps = adversarial_warmup_steps
         self.trackers = {name: keras.metrics.Mean(name=name)
                          for name in ("d_loss", "g_loss", "f_loss", "seg_loss")}
@@ -78,8 +82,8 @@ class DomainAdaptationModel(keras.Model):
 
     def call(self, images, training=False):
         """Segments RGB images in [0, 255] of sides divisible by 32: logits at input size."""
-        features = self.embedder(preprocessing.embedder_input(images), training=training)
-        return self.classifier(features, training=training)
+        _, logits = segmenter.segment(self.embedder, self.classifier, images, training)
+        return logits
 
     def compile(self, f_optimizer, g_optimizer=None, d_optimizer=None,
                 bias_lr_multiplier=2.0, **kwargs):
@@ -143,14 +147,14 @@ class DomainAdaptationModel(keras.Model):
         Returns:
           A dict with "f_loss", "seg_loss" and, for "lsd", "d_loss", "g_loss".
         """
-        source_features = self.embedder(preprocessing.embedder_input(source_images),
-                                         training=training)
-        logits = self.classifier(source_features, training=training)
+        source_features, logits = segmenter.segment(self.embedder, self.classifier,
+                                                    source_images, training)
         labels = tf.cast(source_labels[..., 0], tf.int32)
         seg_loss = losses.pixel_cross_entropy(labels, logits, self.reduction)
         if self.method == "source_only":
             return {"f_loss": seg_loss, "seg_loss": seg_loss}
 
+        # F alone on the target: it has no labels for C's scores to be compared with.
         target_features = self.embedder(preprocessing.embedder_input(target_images),
                                          training=training)
         source_fake = self.generator(source_features, training=training)
@@ -218,18 +222,16 @@ class DomainAdaptationModel(keras.Model):
 
     def predict_classes(self, images, output_size):
         """Class ids at `output_size` for RGB images in [0, 255] of any size."""
-        logits = self.predict_logits(images, output_size)
-        return tf.argmax(logits, axis=-1, output_type=tf.int32)
+        return segmenter.predict_classes(self.embedder, self.classifier, images,
+                                         output_size, self.eval_size, self.upsampling)
 
     def predict_logits(self, images, output_size):
-        """Logits at `output_size`: resize to eval_size, segment, resize bilinearly.
+        """Logits at `output_size`: resize to eval_size, segment, resize back.
 
         Without an eval_size, images are resized to the nearest sides divisible by 32.
         """
-        size = self.eval_size or preprocessing.round_to_multiple(
-            tf.shape(images)[1:3], embedder_lib.OUTPUT_STRIDE)
-        logits = self(preprocessing.resize_images(images, size), training=False)
-        return tf.image.resize(logits, output_size, method="bilinear")
+        return segmenter.predict_logits(self.embedder, self.classifier, images,
+                                        output_size, self.eval_size, self.upsampling)
 
     def _apply(self, player, tape, step_losses):
         loss_name = {"discriminator": "d_loss", "generator": "g_loss",

@@ -13,7 +13,7 @@ OUTPUT_STRIDE = 8
 
 def build_discriminator(num_classes, width_multiplier=1.0, blocks_per_stage=3,
                         dropout_rate=0.5, patch=True, norm="instance",
-                        name="discriminator"):
+                        norm_affine=True, init="glorot", name="discriminator"):
     """Builds D.
 
     Conv 4x4 s2 -> 128, InstanceNorm (or `norm`), LeakyReLU 0.2, then three stages of
@@ -30,6 +30,9 @@ def build_discriminator(num_classes, width_multiplier=1.0, blocks_per_stage=3,
         False for the "w/o patch" ablation: the domain logits are averaged over the image
         into one 4-way decision, kept as a 1x1 map so the losses stay the same.
       norm: "instance" (the paper), "layer" or "none"; see `blocks.normalize`.
+      norm_affine: whether the norms learn a scale and offset (PyTorch's InstanceNorm2d,
+        the reference's, does not).
+      init: "glorot" or "normal_0.02" (the reference's); see `blocks.conv_initializers`.
       name: model name.
 
     Returns:
@@ -40,18 +43,20 @@ def build_discriminator(num_classes, width_multiplier=1.0, blocks_per_stage=3,
     image = keras.Input((None, None, 3), name="image")
     width = blocks.scaled_width(128, width_multiplier)
     x = keras.layers.Conv2D(width, 4, strides=2, padding="same",
-                            use_bias=blocks.conv_uses_bias(norm), name="stem_conv")(image)
-    x = blocks.norm_act(x, "leaky_relu", "stem", norm)
+                            use_bias=blocks.conv_uses_bias(norm), name="stem_conv",
+                            **blocks.conv_initializers(init))(image)
+    x = blocks.norm_act(x, "leaky_relu", "stem", norm, norm_affine)
     for stage in range(3):
         if stage > 0:
             x = keras.layers.MaxPooling2D(2, name=f"stage{stage}_pool")(x)
         for i in range(blocks_per_stage):
             x = blocks.residual_block(x, "leaky_relu", dropout_rate,
-                                      f"stage{stage}_res{i}", norm)
+                                      f"stage{stage}_res{i}", norm, norm_affine, init)
     domain = keras.layers.Conv2D(NUM_DOMAIN_CLASSES, 3, padding="same",
-                                 name="domain_head")(x)
+                                 name="domain_head", **blocks.conv_initializers(init))(x)
     if not patch:
         domain = keras.layers.GlobalAveragePooling2D(keepdims=True,
                                                      name="image_level_domain")(domain)
-    aux = keras.layers.Conv2D(num_classes, 3, padding="same", name="aux_head")(x)
+    aux = keras.layers.Conv2D(num_classes, 3, padding="same", name="aux_head",
+                              **blocks.conv_initializers(init))(x)
     return keras.Model(image, {"domain": domain, "aux": aux}, name=name)

@@ -12,8 +12,13 @@ FC_WIDTH = 4096
 OUTPUT_STRIDE = 32
 
 
+# F's dropout after fc6 and fc7: element-wise (Keras `Dropout`, the paper's text is
+# silent) or whole feature maps (`SpatialDropout2D`, the reference's `nn.Dropout2d`).
+DROPOUTS = ("elementwise", "spatial")
+
+
 def build_embedder(width_multiplier=1.0, fc_width=FC_WIDTH, dropout_rate=0.5,
-                   name="embedder"):
+                   dropout="elementwise", name="embedder"):
     """Builds F.
 
     VGG16 conv1_1..conv5_3 and pool5, then fc6 as a 7x7 conv and fc7 as a 1x1 conv, each
@@ -25,12 +30,18 @@ def build_embedder(width_multiplier=1.0, fc_width=FC_WIDTH, dropout_rate=0.5,
         ImageNet weights fit).
       fc_width: filters of fc6 and fc7; 4096 in the paper.
       dropout_rate: dropout after fc6 and fc7.
+      dropout: "elementwise" (each activation on its own) or "spatial" (whole feature
+        maps, as the reference's `nn.Dropout2d`). G receives the dropped-out fc7 either way.
       name: model name.
 
     Returns:
       A functional `keras.Model` mapping a mean-subtracted BGR image [B, H, W, 3] to a dict
       with "fc7" (stride 32, fc_width channels), "pool4" (stride 16) and "pool3" (stride 8).
     """
+    if dropout not in DROPOUTS:
+        raise ValueError(f"Unknown embedder dropout {dropout!r}; use one of {DROPOUTS}.")
+    dropout_layer = (keras.layers.Dropout if dropout == "elementwise"
+                     else keras.layers.SpatialDropout2D)
     inputs = keras.Input((None, None, 3), name="image")
     x = inputs
     pools = {}
@@ -42,8 +53,8 @@ def build_embedder(width_multiplier=1.0, fc_width=FC_WIDTH, dropout_rate=0.5,
         x = keras.layers.MaxPooling2D(2, name=f"block{block}_pool")(x)
         pools[block] = x
     x = keras.layers.Conv2D(fc_width, 7, padding="same", activation="relu", name="fc6")(x)
-    x = keras.layers.Dropout(dropout_rate, name="fc6_dropout")(x)
+    x = dropout_layer(dropout_rate, name="fc6_dropout")(x)
     x = keras.layers.Conv2D(fc_width, 1, activation="relu", name="fc7")(x)
-    x = keras.layers.Dropout(dropout_rate, name="fc7_dropout")(x)
+    x = dropout_layer(dropout_rate, name="fc7_dropout")(x)
     outputs = {"fc7": x, "pool4": pools[4], "pool3": pools[3]}
     return keras.Model(inputs, outputs, name=name)

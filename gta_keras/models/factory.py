@@ -1,80 +1,257 @@
-"""Builds the composite model from a few gin-configurable sizes."""
+"""Builds the composite model from settings grouped by player, each bindable by name in gin.
 
+    embedder.*        F: widths, dropout, ImageNet weights     (`EmbedderConfig`)
+    classifier.*      C: whether its upsampling learns          (`ClassifierConfig`)
+    generator.*       G: widths, blocks, norm, init, last layer (`GeneratorConfig`)
+    discriminator.*   D: widths, blocks, norm, init, patch      (`DiscriminatorConfig`)
+    loss_weights.*    alpha, beta, reconstruction, G's weight   (`loss_weights`)
+    segmenter.*       evaluation size and upsampling            (`segmenter.SegmenterConfig`)
+    build_model.*     classes, method and the training rule
+
+Bindings of the one-function layout before (`build_model.width_multiplier`, ...) fail with
+the new name; `build_model.loss_weights = (alpha, beta, w_rec, g)` still works for one
+release and logs the `loss_weights.*` bindings to use instead.
+"""
+
+import dataclasses
+
+from absl import logging
 import gin
 
+from gta_keras import losses
 from gta_keras.models import adaptation_model
+from gta_keras.models import blocks
 from gta_keras.models import classifier as classifier_lib
 from gta_keras.models import discriminator as discriminator_lib
 from gta_keras.models import embedder as embedder_lib
 from gta_keras.models import generator as generator_lib
+from gta_keras.models import segmenter as segmenter_lib
 from gta_keras.models import vgg_init
-from gta_keras.models import blocks
+
+# An alias, so that a Python user finds every config of `build_model` in this module.
+SegmenterConfig = segmenter_lib.SegmenterConfig
+
+
+@gin.configurable("embedder")
+@dataclasses.dataclass(frozen=True)
+class EmbedderConfig:
+    """F, the VGG16 FCN backbone.
+
+    Attributes:
+      width_multiplier: scales VGG16's conv widths; 1.0 is the paper (and the only width
+        ImageNet weights fit). G and D follow it unless given their own.
+      fc_width: filters of fc6 and fc7; 4096 in the paper.
+      dropout_rate: dropout after fc6 and fc7; 0.5 in the paper.
+      dropout: "elementwise" or "spatial" (whole feature maps, the reference's
+        `nn.Dropout2d`).
+      imagenet_weights: None (random init), "imagenet" (Keras downloads VGG16) or a path
+        to Keras VGG16 weights with top; see `vgg_init`.
+    """
+    width_multiplier: float = 1.0
+    fc_width: int = embedder_lib.FC_WIDTH
+    dropout_rate: float = 0.5
+    dropout: str = "elementwise"
+    imagenet_weights: str = None
+
+
+@gin.configurable("classifier")
+@dataclasses.dataclass(frozen=True)
+class ClassifierConfig:
+    """C, the FCN-8s head.
+
+    Attributes:
+      train_upsampling: whether C's bilinear upsampling learns (frozen in the reference).
+    """
+    train_upsampling: bool = False
+
+
+@gin.configurable("generator")
+@dataclasses.dataclass(frozen=True)
+class GeneratorConfig:
+    """G, which renders an image from F's features.
+
+    Attributes:
+      width_multiplier: G's widths; None for F's.
+      blocks_per_stage: residual blocks after each upsampling; 2 in the paper.
+      dropout_rate: dropout in the residual blocks, G's only noise; 0.5 in the paper.
+      norm: "instance" (the paper), "layer" or "none".
+      norm_affine: whether the norms learn a scale and offset (the reference's
+        `InstanceNorm2d` does not).
+      output_kernel_size: kernel of the last transposed conv; 8 in the reference.
+      init: "glorot" or "normal_0.02" (the reference's N(0, 0.02) weights,
+        U(-0.01, 0.01) biases).
+    """
+    width_multiplier: float = None
+    blocks_per_stage: int = 2
+    dropout_rate: float = 0.5
+    norm: str = "instance"
+    norm_affine: bool = True
+    output_kernel_size: int = 3
+    init: str = "glorot"
+
+
+@gin.configurable("discriminator")
+@dataclasses.dataclass(frozen=True)
+class DiscriminatorConfig:
+    """D, the 4-way domain and auxiliary labelling discriminator.
+
+    Attributes:
+      width_multiplier: D's widths; None for F's.
+      blocks_per_stage: residual blocks in each of D's three stages; 3 in the paper.
+      dropout_rate: dropout in the residual blocks; 0.5 in the paper.
+      norm: "instance" (the paper), "layer" or "none".
+      norm_affine: whether the norms learn a scale and offset.
+      patch: True for the paper's patch D; False for the "w/o patch" ablation.
+      init: "glorot" or "normal_0.02" (the reference's).
+    """
+    width_multiplier: float = None
+    blocks_per_stage: int = 3
+    dropout_rate: float = 0.5
+    norm: str = "instance"
+    norm_affine: bool = True
+    patch: bool = True
+    init: str = "glorot"
 
 
 @gin.configurable
-def build_model(num_classes=19, method="lsd", width_multiplier=1.0,
-                fc_width=embedder_lib.FC_WIDTH, generator_width_multiplier=None,
-                discriminator_width_multiplier=None, discriminator_patch=True,
-                generator_blocks_per_stage=2, discriminator_blocks_per_stage=3,
-                generator_dropout_rate=0.5, discriminator_dropout_rate=0.5,
-                generator_norm="instance", discriminator_norm="instance",
-                imagenet_weights=None, train_upsampling=False, loss_weights=None,
-                reduction="sum", update_reading="single_pass", eval_size=None,
-                adversarial_warmup_steps=0):
+def loss_weights(alpha=losses.REFERENCE_WEIGHTS.alpha, beta=losses.REFERENCE_WEIGHTS.beta,
+                 reconstruction=losses.REFERENCE_WEIGHTS.reconstruction,
+                 generator_adversarial=losses.REFERENCE_WEIGHTS.generator_adversarial):
+    """The written loss coefficients (DESIGN §1); defaults are the reference's.
+
+    Args:
+      alpha: F's auxiliary-classification weight.
+      beta: F's cross-domain adversarial weight.
+      reconstruction: G's L1 weight (w_rec).
+      generator_adversarial: G's within-domain adversarial weight (0.1).
+
+    Returns:
+      A `losses.LossWeights`.
+    """
+    return losses.LossWeights(alpha, beta, reconstruction, generator_adversarial)
+
+
+# Old `build_model` parameters -> their binding now.
+_MOVED = {
+    "width_multiplier": "embedder.width_multiplier",
+    "fc_width": "embedder.fc_width",
+    "imagenet_weights": "embedder.imagenet_weights",
+    "train_upsampling": "classifier.train_upsampling",
+    "generator_width_multiplier": "generator.width_multiplier",
+    "generator_blocks_per_stage": "generator.blocks_per_stage",
+    "generator_dropout_rate": "generator.dropout_rate",
+    "generator_norm": "generator.norm",
+    "discriminator_width_multiplier": "discriminator.width_multiplier",
+    "discriminator_blocks_per_stage": "discriminator.blocks_per_stage",
+    "discriminator_dropout_rate": "discriminator.dropout_rate",
+    "discriminator_norm": "discriminator.norm",
+    "discriminator_patch": "discriminator.patch",
+    "eval_size": "segmenter.eval_size",
+}
+_LOSS_WEIGHT_NAMES = losses.LossWeights._fields
+
+
+@gin.configurable
+def build_model(num_classes=19, method="lsd", reduction="sum",
+                update_reading="single_pass", adversarial_warmup_steps=0, embedder=None,
+                classifier=None, generator=None, discriminator=None, segmenter=None,
+                loss_weights=None, skip_imagenet_weights=False, **moved):
     """Builds F, C and (for "lsd") G and D, and combines them.
 
     Args:
       num_classes: segmentation classes (C's output and D's auxiliary head).
       method: "lsd" (the paper) or "source_only".
-      width_multiplier: VGG16 widths of F; 1.0 is the paper.
-      fc_width: fc6/fc7 filters; 4096 in the paper.
-      generator_width_multiplier: G's widths; defaults to width_multiplier.
-      discriminator_width_multiplier: D's widths; defaults to width_multiplier.
-      discriminator_patch: False for the "w/o patch discriminator" ablation.
-      generator_blocks_per_stage: residual blocks after each of G's upsamplings (2 in the
-        paper).
-      discriminator_blocks_per_stage: residual blocks in each of D's three stages (3 in
-        the paper).
-      generator_dropout_rate: dropout in G's residual blocks, its only noise (0.5 in the
-        paper).
-      discriminator_dropout_rate: dropout in D's residual blocks (0.5 in the paper).
-      generator_norm: G's normalisation, "instance" (the paper), "layer" or "none".
-      discriminator_norm: D's normalisation, "instance" (the paper), "layer" or "none".
-      imagenet_weights: None (random init), "imagenet" or a path to Keras VGG16 weights
-        with top; see `vgg_init`.
-      train_upsampling: whether C's bilinear upsampling learns (frozen in the reference).
-      loss_weights: a `losses.LossWeights`-like tuple (alpha, beta, reconstruction,
-        generator_adversarial); None for the reference values.
-      reduction: "sum" (reference) or "mean" over pixels.
+      reduction: "sum" (reference) or "mean" pixel reduction of the cross-entropies.
       update_reading: "single_pass" (reference) or "sequential".
-      eval_size: (height, width) for prediction in evaluation, None for the label size.
       adversarial_warmup_steps: steps during which F learns from segmentation alone while
         G and D train (0 in the paper).
+      embedder: an `EmbedderConfig`; None for the gin-bound `embedder.*` one.
+      classifier: a `ClassifierConfig`; None for gin's `classifier.*`.
+      generator: a `GeneratorConfig`; None for gin's `generator.*`.
+      discriminator: a `DiscriminatorConfig`; None for gin's `discriminator.*`.
+      segmenter: a `SegmenterConfig`; None for gin's `segmenter.*`.
+      loss_weights: a `losses.LossWeights`; None for gin's `loss_weights.*`. A plain
+        4-tuple (alpha, beta, reconstruction, generator_adversarial) is deprecated.
+      skip_imagenet_weights: build F at random even if `embedder.imagenet_weights` is set;
+        for a model whose every weight a checkpoint is about to overwrite.
+      **moved: parameters that moved to a player's config; each raises an error naming
+        its new binding.
 
     Returns:
       A `DomainAdaptationModel` (not compiled).
+
+    Raises:
+      ValueError: for a moved parameter, or a setting out of its choices.
     """
+    _reject_moved(moved)
+    embedder = embedder or EmbedderConfig()
+    classifier = classifier or ClassifierConfig()
+    generator = generator or GeneratorConfig()
+    discriminator = discriminator or DiscriminatorConfig()
+    segmenter = segmenter or SegmenterConfig()
+    weights = _loss_weights(loss_weights)
     # Checked for every method, so that a typo fails in source-only runs too.
-    blocks.check_norm(generator_norm)
-    blocks.check_norm(discriminator_norm)
-    embedder = embedder_lib.build_embedder(width_multiplier, fc_width)
-    if imagenet_weights:
-        vgg_init.initialize_embedder_from_vgg16(embedder, imagenet_weights)
-    pool4 = blocks.scaled_width(512, width_multiplier)
-    pool3 = blocks.scaled_width(256, width_multiplier)
-    classifier = classifier_lib.build_classifier(num_classes, fc_width, pool4, pool3,
-                                                 train_upsampling)
-    generator = discriminator = None
+    for config in (generator, discriminator):
+        blocks.check_norm(config.norm)
+        blocks.check_init(config.init)
+
+    f = embedder_lib.build_embedder(embedder.width_multiplier, embedder.fc_width,
+                                    embedder.dropout_rate, embedder.dropout)
+    if embedder.imagenet_weights and not skip_imagenet_weights:
+        vgg_init.initialize_embedder_from_vgg16(f, embedder.imagenet_weights)
+    pool4 = blocks.scaled_width(512, embedder.width_multiplier)
+    pool3 = blocks.scaled_width(256, embedder.width_multiplier)
+    c = classifier_lib.build_classifier(num_classes, embedder.fc_width, pool4, pool3,
+                                        classifier.train_upsampling)
+    g = d = None
     if method == "lsd":
-        generator = generator_lib.build_generator(
-            fc_width, pool4, pool3, generator_width_multiplier or width_multiplier,
-            generator_blocks_per_stage, generator_dropout_rate, generator_norm)
-        discriminator = discriminator_lib.build_discriminator(
-            num_classes, discriminator_width_multiplier or width_multiplier,
-            discriminator_blocks_per_stage, discriminator_dropout_rate,
-            patch=discriminator_patch, norm=discriminator_norm)
-    kwargs = {} if loss_weights is None else {"loss_weights": tuple(loss_weights)}
+        g = generator_lib.build_generator(
+            embedder.fc_width, pool4, pool3,
+            generator.width_multiplier or embedder.width_multiplier,
+            generator.blocks_per_stage, generator.dropout_rate, generator.norm,
+            generator.norm_affine, generator.output_kernel_size, generator.init)
+        d = discriminator_lib.build_discriminator(
+            num_classes, discriminator.width_multiplier or embedder.width_multiplier,
+            discriminator.blocks_per_stage, discriminator.dropout_rate,
+            patch=discriminator.patch, norm=discriminator.norm,
+            norm_affine=discriminator.norm_affine, init=discriminator.init)
     return adaptation_model.DomainAdaptationModel(
-        embedder, classifier, generator, discriminator, method=method,
-        reduction=reduction, update_reading=update_reading, num_classes=num_classes,
-        eval_size=eval_size, adversarial_warmup_steps=adversarial_warmup_steps, **kwargs)
+        f, c, g, d, method=method, loss_weights=weights, reduction=reduction,
+        update_reading=update_reading, num_classes=num_classes,
+        eval_size=segmenter.eval_size, upsampling=segmenter.upsampling,
+        adversarial_warmup_steps=adversarial_warmup_steps)
+
+
+def _reject_moved(moved):
+    """Names the new binding of each parameter that left `build_model`."""
+    if not moved:
+        return
+    lines = []
+    for name in moved:
+        new = _MOVED.get(name)
+        lines.append(f"build_model.{name} is now {new}" if new
+                     else f"build_model.{name} is not a parameter")
+    raise ValueError("; ".join(lines) + ". Bind the new names in your gin file (see "
+                     "gta_keras/models/factory.py).")
+
+
+def _loss_weights(value):
+    """`losses.LossWeights` from None (gin's `loss_weights.*`) or a deprecated tuple."""
+    if value is None:
+        return loss_weights()
+    if isinstance(value, losses.LossWeights):
+        return value
+    value = tuple(value)
+    if len(value) != len(_LOSS_WEIGHT_NAMES):
+        raise ValueError(f"build_model.loss_weights = {value} must have "
+                         f"{len(_LOSS_WEIGHT_NAMES)} values {_LOSS_WEIGHT_NAMES}; better, "
+                         "bind them by name: " + _by_name(losses.REFERENCE_WEIGHTS))
+    weights = losses.LossWeights(*value)
+    logging.warning("build_model.loss_weights = %s is deprecated and will be removed in "
+                    "the next release; bind by name instead: %s", value, _by_name(weights))
+    return weights
+
+
+def _by_name(weights):
+    return ", ".join(f"loss_weights.{name} = {value}"
+                     for name, value in weights._asdict().items())

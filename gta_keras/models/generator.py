@@ -7,6 +7,7 @@ from gta_keras.models import blocks
 
 def build_generator(fc_width, pool4_channels, pool3_channels, width_multiplier=1.0,
                     blocks_per_stage=2, dropout_rate=0.5, norm="instance",
+                    norm_affine=True, output_kernel_size=3, init="glorot",
                     name="generator"):
     """Builds G.
 
@@ -17,7 +18,8 @@ def build_generator(fc_width, pool4_channels, pool3_channels, width_multiplier=1
       fc7 -> ConvT 7x7 -> 256 -> blocks; ConvT 3x3 s2 -> 512 -> blocks (stride 16);
       concat pool4 -> ConvT 3x3 s2 -> 256 -> blocks (stride 8);
       concat pool3 -> ConvT 5x5 s2 -> 128 -> blocks (stride 4);
-      ConvT 5x5 s2 -> 64 -> blocks (stride 2); ConvT 3x3 s2 -> 3, sigmoid (stride 1).
+      ConvT 5x5 s2 -> 64 -> blocks (stride 2); ConvT k x k s2 -> 3, sigmoid (stride 1),
+      k = `output_kernel_size` (3 here by default; 8 in the reference code).
 
     Args:
       fc_width: channels of F's fc7.
@@ -27,6 +29,10 @@ def build_generator(fc_width, pool4_channels, pool3_channels, width_multiplier=1
       blocks_per_stage: residual blocks after each transposed conv; 2 in the paper.
       dropout_rate: dropout in the residual blocks.
       norm: "instance" (the paper), "layer" or "none"; see `blocks.normalize`.
+      norm_affine: whether the norms learn a scale and offset (PyTorch's InstanceNorm2d,
+        the reference's, does not).
+      output_kernel_size: kernel of the last transposed conv (8 in the reference code).
+      init: "glorot" or "normal_0.02" (the reference's); see `blocks.conv_initializers`.
       name: model name.
 
     Returns:
@@ -41,10 +47,11 @@ def build_generator(fc_width, pool4_channels, pool3_channels, width_multiplier=1
         x = keras.layers.Conv2DTranspose(
             blocks.scaled_width(filters, width_multiplier), kernel_size, strides=strides,
             padding="same", use_bias=blocks.conv_uses_bias(norm),
-            name=f"{stage_name}_deconv")(x)
-        x = blocks.norm_act(x, "relu", stage_name, norm)
+            name=f"{stage_name}_deconv", **blocks.conv_initializers(init))(x)
+        x = blocks.norm_act(x, "relu", stage_name, norm, norm_affine)
         for i in range(blocks_per_stage):
-            x = blocks.residual_block(x, "relu", dropout_rate, f"{stage_name}_res{i}", norm)
+            x = blocks.residual_block(x, "relu", dropout_rate, f"{stage_name}_res{i}", norm,
+                                      norm_affine, init)
         return x
 
     x = stage(fc7, 256, 7, 1, "stage1")
@@ -54,6 +61,7 @@ def build_generator(fc_width, pool4_channels, pool3_channels, width_multiplier=1
     x = keras.layers.Concatenate(name="concat_pool3")([x, pool3])
     x = stage(x, 128, 5, 2, "stage4")
     x = stage(x, 64, 5, 2, "stage5")
-    image = keras.layers.Conv2DTranspose(3, 3, strides=2, padding="same",
-                                         activation="sigmoid", name="to_rgb")(x)
+    image = keras.layers.Conv2DTranspose(3, output_kernel_size, strides=2, padding="same",
+                                         activation="sigmoid", name="to_rgb",
+                                         **blocks.conv_initializers(init))(x)
     return keras.Model({"fc7": fc7, "pool4": pool4, "pool3": pool3}, image, name=name)

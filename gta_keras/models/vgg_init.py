@@ -62,6 +62,7 @@ def _assign(layer, values):
     if expected != given:
         raise ValueError(
             f"Cannot load VGG16 weights into {layer.name}: shapes {given} do not fit "
-            f"{expected}. ImageNet initialisation needs width_multiplier=1.0 and fc_width=4096."
+            f"{expected}. ImageNet initialisation needs embedder.width_multiplier = 1.0 "
+            "and embedder.fc_width = 4096."
         )
     layer.set_weights(values)

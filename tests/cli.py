@@ -1,0 +1,33 @@
+"""Runs the real command lines in subprocesses, as a user does, for the end-to-end tests."""
+
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run(command, timeout=900):
+    """Runs `command` (a list) from the repository root; returns the CompletedProcess."""
+    return subprocess.run(command, capture_output=True, text=True, cwd=ROOT,
+                          timeout=timeout)
+
+
+def run_module(module, *args, timeout=900):
+    """`python -m <module> <args>`."""
+    return run([sys.executable, "-m", module, *map(str, args)], timeout)
+
+
+def run_cli(*args, timeout=900):
+    """`python -m gta_keras.main <args>`."""
+    return run_module("gta_keras.main", *args, timeout=timeout)
+
+
+def run_script(path, *args, timeout=900):
+    """`python <path> <args>`, e.g. "scripts/evaluate.py"."""
+    return run([sys.executable, path, *map(str, args)], timeout)
+
+
+def assert_ok(result):
+    """Fails with the ends of stdout and stderr when the command failed."""
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
