@@ -1,5 +1,6 @@
 """Optimizer factories for gin; scope them per player (`f/adam`, `g/adam`, `d/adam`)."""
 
+import contextlib
 import os
 
 import gin
@@ -28,12 +29,36 @@ def adam(learning_rate=1e-4, beta_1=0.9, beta_2=0.999, decay_steps=None, decay_r
 
 
 def parse_gin(files, bindings=()):
-    """Parses gin files and bindings; `include` lines resolve beside the including files.
+    """Parses gin files and bindings; `include` paths are relative to each file's folder.
+
+    Each file in `files` is parsed with its folder as the working directory, and so are
+    the files it includes, nested or not (smoke.gin -> demo.gin -> base.gin): an include
+    path is relative to the folder of the file named in `files`, from any working
+    directory. Why: gin looks an include up relative to the working directory first; when
+    it is not there, gin's next reader (Python packages) logs "E ... Path not found:
+    base.gin" although nothing failed, and a same-named file in the user's working
+    directory would win over the one beside the gin file.
 
     Args:
       files: gin file paths, applied in order.
       bindings: extra bindings, applied last.
+
+    Raises:
+      FileNotFoundError: a gin file, or a file one of them includes, does not exist; the
+        message names it (and, for an include, the chain of files that included it).
     """
     for path in files:
-        gin.add_config_file_search_path(os.path.dirname(os.path.abspath(path)))
-    gin.parse_config_files_and_bindings(files, bindings)
+        path = os.path.abspath(path)
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"No such gin file: {path}")
+        try:
+            with contextlib.chdir(os.path.dirname(path)):
+                gin.parse_config_file(path)
+        except OSError as error:
+            if not str(error).startswith("Unable to open file"):  # gin's words for it
+                raise
+            raise FileNotFoundError(
+                f"A gin include was not found beside the file that includes it: {error}"
+            ) from error
+    gin.parse_config(bindings)
+    gin.finalize()

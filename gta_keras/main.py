@@ -1,5 +1,10 @@
 """Command line: `python -m gta_keras.main --gin_file=gin/demo.gin --workdir=runs/demo`."""
 
+from gta_keras import quiet  # First: before anything imports TensorFlow (see quiet.py).
+
+if __name__ == "__main__":  # Run as a program, not imported: hide TF's start-up lines.
+    quiet.install()
+
 import sys
 
 from absl import app

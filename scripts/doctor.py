@@ -14,6 +14,11 @@ otherwise, with warnings for what the builder skips or maps to void: size mismat
 files without a partner, label values outside the mapping.
 """
 
+from gta_keras import quiet  # First: before anything imports TensorFlow (see quiet.py).
+
+if __name__ == "__main__":  # Run as a program, not imported: hide TF's start-up lines.
+    quiet.install()
+
 import dataclasses
 import importlib
 import sys
