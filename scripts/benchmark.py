@@ -8,6 +8,11 @@ second of the segmenter alone at the evaluation size. Timings are only comparabl
 one run (as ratios), on one machine.
 """
 
+from gta_keras import quiet  # First: before anything imports TensorFlow (see quiet.py).
+
+if __name__ == "__main__":  # Run as a program, not imported: hide TF's start-up lines.
+    quiet.install()
+
 import json
 import os
 import platform
@@ -81,7 +86,7 @@ def main(argv):
         seconds, trained = time_training(method, reading, dataset, FLAGS.steps)
         results["train_seconds_per_step"][f"{method}/{reading}"] = round(seconds, 4)
         model = model or trained
-    eval_size = gin.query_parameter("build_model.eval_size") or image_size
+    eval_size = gin.query_parameter("segmenter.eval_size") or image_size
     results["inference_images_per_second"] = round(
         time_inference(model, eval_size, batch_size), 2)
     results["eval_size"] = list(eval_size)
