@@ -2,12 +2,13 @@
 
 Adversarial training does not settle: the adapted segmenter's target mIoU swings by several
 points between checkpoints a few hundred steps apart, and source-only's peaks early and
-then decays (README, "Why single runs disagree"). So the step a run stops at is a
-hyperparameter. "best" chooses it as the others are chosen, on held-out labelled data: it
-scores every kept checkpoint on a labelled split that is never reported (the demo's
-realistic/tuning) and keeps the highest. "last" keeps the newest: the paper's fixed budget. "tracked_best" is the reference code's
-`model_best`: during training, every few hundred steps, the model is scored on the
-source's validation split and the best weights so far are kept (`TrackBest`).
+then decays (docs/experiments/2026-11-27-run-to-run-variance.md). So the step a run stops
+at is a hyperparameter. "best" chooses it as the others are chosen, on held-out labelled
+data: it scores every kept checkpoint on a labelled split that is never reported (the
+demo's realistic/tuning) and keeps the highest. "last" keeps the newest: the paper's fixed
+budget. "tracked_best" is the reference code's `model_best`: during training, every few
+hundred steps, the model is scored on the source's validation split and the best weights
+so far are kept (`TrackBest`).
 """
 
 import json
