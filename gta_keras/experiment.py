@@ -334,7 +334,8 @@ def save_figure(model, workdir, datasets=(), num_images=3, data_dir=None,
         images, labels = next(iter(dataset))
         blocks.append(figures.prediction_rows(model, images, labels))
     path = runs.figure_path(workdir)
-    figures.save_grid(blocks, path)
+    figures.save_grid(blocks, path, column_titles=figures.prediction_column_titles(model),
+                      class_names=figures.CITYSCAPES_CLASSES, block_titles=list(datasets))
     print(f"Wrote {path}", flush=True)
     return path
 
