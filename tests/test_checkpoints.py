@@ -1,5 +1,6 @@
 """Checkpoints hold F, C, G, D and every optimizer, and training resumes from them."""
 
+import keras
 import numpy as np
 import pytest
 
@@ -32,9 +33,77 @@ def test_save_and_restore_every_player_and_optimizer(tmp_path):
         for a, b in zip(saved.variables, restored.variables):
             np.testing.assert_array_equal(a.numpy(), b.numpy())
 
-    # Resuming continues from the restored state exactly as the original would.
     tiny.train_one_step(fresh, tiny.batch(seed=2))
     assert restorer.step == 3
+
+
+PARTS = ("embedder", "classifier", "generator", "discriminator")
+OPTIMIZERS = ("f_optimizer", "f_bias_optimizer", "g_optimizer", "d_optimizer")
+
+
+def _set_dropout(model, rate):
+    for part in PARTS:
+        for layer in getattr(model, part).layers:
+            if hasattr(layer, "rate"):
+                layer.rate = rate
+    return model
+
+
+def _seeded_model(seed, dropout):
+    keras.utils.set_random_seed(seed)
+    model = tiny.model()
+    return model if dropout else _set_dropout(model, 0.0)
+
+
+def _run(steps, dropout):
+    """An uninterrupted run of `steps` steps on batches 0, 1, ... from seed 0."""
+    model = _seeded_model(0, dropout)
+    for step in range(steps):
+        tiny.train_one_step(model, tiny.batch(seed=step))
+    return model
+
+
+def _resumed_run(tmp_path, dropout):
+    """Batches 0 and 1, a checkpoint, then batch 2 in a fresh process-like model."""
+    interrupted = _run(2, dropout)
+    checkpoints.Checkpointer(interrupted, str(tmp_path)).save()
+    resumed = _seeded_model(123, dropout)  # other initial weights and dropout seeds
+    checkpoints.Checkpointer(resumed, str(tmp_path)).restore_latest(require=True)
+    tiny.train_one_step(resumed, tiny.batch(seed=2))
+    return resumed
+
+
+def _assert_same_state(a, b):
+    """Every weight of F, C, G, D and every variable of the four optimizers (iteration
+    counts, learning rates, Adam's first and second moments) is bit-for-bit equal."""
+    for part in PARTS:
+        _assert_equal_weights(getattr(a, part), getattr(b, part))
+    for name in OPTIMIZERS:
+        mine, theirs = getattr(a, name).variables, getattr(b, name).variables
+        assert len(mine) == len(theirs) > 2, name
+        for x, y in zip(mine, theirs):
+            np.testing.assert_array_equal(x.numpy(), y.numpy(), err_msg=x.path)
+
+
+def test_resumed_run_equals_an_uninterrupted_one(tmp_path):
+    """2 steps + save + restore into a fresh model + 1 step == 3 steps, exactly.
+
+    Dropout is off here: see the next test for why a run with dropout resumes on other
+    dropout masks.
+    """
+    resumed = _resumed_run(tmp_path, dropout=False)
+    _assert_same_state(resumed, _run(3, dropout=False))
+    assert int(resumed.f_optimizer.iterations.numpy()) == 3
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "Dropout draws its masks from per-layer keras SeedGenerator states, which are not "
+    "in the checkpoint: a resumed run continues from the saved weights and optimizer "
+    "slots but draws other dropout masks than the uninterrupted run would, so its "
+    "later steps differ. Checkpointing those states (e.g. every layer's "
+    "seed_generator.state) would make this pass; then drop this marker."))
+def test_resumed_run_with_dropout_equals_an_uninterrupted_one(tmp_path):
+    _assert_same_state(_resumed_run(tmp_path, dropout=True), _run(3, dropout=True))
 
 
 def test_missing_checkpoint_is_a_clear_error(tmp_path):
