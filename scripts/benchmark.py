@@ -14,8 +14,6 @@ if __name__ == "__main__":  # Run as a program, not imported: hide TF's start-up
     quiet.install()
 
 import json
-import os
-import platform
 import resource
 import time
 
@@ -27,6 +25,7 @@ import tensorflow as tf
 
 from gta_keras import configurables
 from gta_keras import experiment
+from gta_keras import machine
 from gta_keras.models import factory
 
 FLAGS = flags.FLAGS
@@ -77,9 +76,7 @@ def main(argv):
     dataset = _random_triplets(image_size, batch_size)
     results = {"gin_files": FLAGS.gin_file, "gin_bindings": FLAGS.gin_bindings,
                "image_size": list(image_size), "batch_size": batch_size,
-               "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                           "processor": platform.processor(),
-                           "tensorflow": tf.__version__},
+               "machine": machine.describe(),
                "train_seconds_per_step": {}}
     model = None
     for method, reading in CONFIGURATIONS:
