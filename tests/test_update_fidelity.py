@@ -13,6 +13,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
+from gta_keras import configurables
 from gta_keras.data import preprocessing
 from gta_keras.models import generator as generator_lib
 from tests import tiny
@@ -146,6 +147,26 @@ def test_f_and_c_biases_and_only_they_move_at_twice_the_rate():
                                        err_msg=f"{player} {variable.path}")
             checked[(player, "bias" if is_bias else "kernel")] += 1
     assert all(checked.values()), checked
+
+
+def test_f_s_rate_decay_reaches_kernels_and_biases_alike_and_not_g_or_d():
+    """`f/adam.decay_steps`: F and C's rate x0.1 every decay_steps updates, the biases
+    staying at twice the kernels' rate, as the reference's step_scheduler decays every
+    parameter group of F's optimizer (utils.py:70-82) at the start of every 8th epoch
+    (trainer_LSD.py:358-359): update k uses 0.1^floor(k / decay_steps). G and D keep
+    theirs."""
+    model = tiny.model()
+    model.compile(configurables.adam(1e-5, decay_steps=10, decay_rate=0.1),
+                  configurables.adam(1e-4), configurables.adam(2e-4), run_eagerly=True)
+    model.build_optimizers()
+    optimizers = (model.f_optimizer, model.f_bias_optimizer, model.g_optimizer,
+                  model.d_optimizer)
+    for updates_done, factor in ((0, 1.0), (9, 1.0), (10, 0.1), (25, 0.01)):
+        for optimizer in optimizers:
+            optimizer.iterations.assign(updates_done)
+        rates = [float(optimizer.learning_rate) for optimizer in optimizers]
+        np.testing.assert_allclose(rates, [1e-5 * factor, 2e-5 * factor, 1e-4, 2e-4],
+                                   rtol=1e-6, err_msg=f"after {updates_done} updates")
 
 
 def test_labels_at_is_nearest_at_exactly_one_eighth_and_keeps_void():
