@@ -278,7 +278,7 @@ def score_split(predict_classes, num_classes, name, split, batch_size=1,
                                            space.prediction_lookup)
     scorer.compile()
     scores = scorer.evaluate(dataset, verbose=0, return_dict=True)
-    summary = evaluation.summarize(scorer.confusion.matrix.numpy(), space.class_names,
+    summary = evaluation.summarize(scorer.confusion.counts(), space.class_names,
                                    space.protocols)
     summary.update(dataset=name, split=split, num_images=int(scores["num_images"]))
     return summary

@@ -8,11 +8,12 @@ import pytest
 import tensorflow as tf
 from tensorflow.core.protobuf import trackable_object_graph_pb2
 
+from gta_keras import runs
 from tests import cli
 
 pytestmark = pytest.mark.slow
 
-EVAL_FILE = "procedural_streets_realistic_validation.json"
+REPORTED = "procedural_streets/realistic:validation"
 
 
 class SmokeRun:
@@ -30,11 +31,12 @@ class SmokeRun:
     def evaluate_script(self, *args):
         return cli.run_script("scripts/evaluate.py", "--gin_file=gin/smoke.gin",
                               f"--workdir={self.workdir}", f"--data_dir={self.data_dir}",
-                              "--dataset=procedural_streets/realistic:validation", *args,
+                              f"--dataset={REPORTED}", *args,
                               timeout=600)
 
-    def eval_json(self, folder="eval"):
-        return json.loads((self.workdir / folder / EVAL_FILE).read_text())
+    def eval_json(self, eval_dir=runs.EVAL_DIR):
+        with open(runs.eval_path(self.workdir, REPORTED, eval_dir)) as f:
+            return json.load(f)
 
 
 @pytest.fixture(scope="module")
@@ -57,10 +59,11 @@ def test_training_checkpoints_every_player_and_optimizer(run):
 
 
 def test_training_writes_its_config_and_logs(run):
-    config = (run.workdir / "operative_config.gin").read_text()
+    with open(runs.operative_config_path(run.workdir)) as f:
+        config = f.read()
     assert "embedder.fc_width = 16" in config
     assert "train.steps = 2" in config
-    assert os.listdir(run.workdir / "logs")
+    assert os.listdir(runs.log_dir(run.workdir))
 
 
 def test_evaluation_writes_the_eval_json(run):
@@ -86,7 +89,7 @@ def test_the_export_serves_any_image_size(run):
 
 
 def test_the_figure_is_written(run):
-    assert (run.workdir / "figures" / "predictions.png").exists()
+    assert os.path.exists(runs.figure_path(run.workdir))
 
 
 def test_evaluating_again_gives_the_same_numbers(run):
@@ -108,7 +111,7 @@ def test_the_evaluate_script_scores_the_checkpoint_and_the_export_alike(run):
     cli.assert_ok(run.evaluate_script())
     assert run.eval_json()["miou"] == run.first_eval["miou"]
     cli.assert_ok(run.evaluate_script(f"--saved_model={run.workdir / 'export' / '2'}"))
-    served = run.eval_json("eval_saved_model")
+    served = run.eval_json(runs.EVAL_SAVED_MODEL_DIR)
     assert served["num_images"] == run.first_eval["num_images"]
     assert served["saved_model"].endswith(os.path.join("export", "2"))
     assert abs(served["miou"] - run.first_eval["miou"]) < 0.01
@@ -119,7 +122,8 @@ def test_the_best_rule_scores_every_kept_checkpoint(run):
                    "--gin_bindings=checkpoint_selection.dataset = "
                    "'procedural_streets/realistic:tuning'")
     cli.assert_ok(best)
-    selection = json.loads((run.workdir / "checkpoint_selection.json").read_text())
+    with open(runs.selection_path(run.workdir)) as f:
+        selection = json.load(f)
     assert selection["rule"] == "best"
     assert sorted(selection["scores"]) == ["1", "2"]
     assert selection["scores"][str(selection["selected_step"])] == max(

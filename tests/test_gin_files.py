@@ -82,6 +82,7 @@ def test_reference_files_set_every_difference_of_the_authors_code(name):
     assert q("make_train_dataset.crop") == "native"
     assert q("make_train_dataset.image_size") == (320, 640)
     assert q("segmenter.upsampling") == "nearest_labels"
+    assert q("segmenter.eval_size") == (320, 640)
     assert q("train.track_best_every") == 500
     assert q("checkpoint_selection.rule") == "tracked_best"
     source = q("make_train_dataset.source")
