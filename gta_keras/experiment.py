@@ -44,9 +44,9 @@ def compile_model(model, f_optimizer_fn=configurables.adam,
     Returns:
       The model.
     """
-    lsd = model.method == "lsd"
-    model.compile(f_optimizer_fn(), g_optimizer_fn() if lsd else None,
-                  d_optimizer_fn() if lsd else None,
+    model.compile(f_optimizer_fn(),
+                  g_optimizer_fn() if "generator" in model.players else None,
+                  d_optimizer_fn() if "discriminator" in model.players else None,
                   bias_lr_multiplier=bias_lr_multiplier, jit_compile=jit_compile)
     return model
 
@@ -110,6 +110,8 @@ def train(workdir, steps=100000, steps_per_epoch=1000, seed=0, checkpoints_to_ke
     dataset = dataset_fn(data_dir=data_dir, manual_dir=manual_dir, seed=seed + start,
                          before_reading=lambda: keras.utils.set_random_seed(seed))
     model = model_fn()
+    if dataset_fn is pipeline.make_train_dataset:
+        _check_labelled_domain(model.method)
     checkpointer = checkpoints.Checkpointer(model, directory, checkpoints_to_keep)
     restored = checkpointer.restore_latest()
     if restored:
@@ -134,6 +136,23 @@ def train(workdir, steps=100000, steps_per_epoch=1000, seed=0, checkpoints_to_ke
                   shuffle=False)  # The pipeline shuffles; Keras cannot shuffle tf.data.
     _write_operative_config(workdir)
     return model, checkpointer
+
+
+def _check_labelled_domain(method):
+    """Only "target_only" reads target labels, and it reads nothing else.
+
+    Raises:
+      ValueError: when `make_train_dataset.labelled_domain` and the method disagree.
+    """
+    try:
+        labelled = gin.query_parameter("make_train_dataset.labelled_domain")
+    except ValueError:  # Not bound: the default.
+        labelled = "source"
+    if (method == "target_only") != (labelled == "target"):
+        raise ValueError(
+            f"build_model.method = {method!r} with make_train_dataset.labelled_domain = "
+            f"{labelled!r}: method 'target_only' (and only it) trains on the target's "
+            "labels; bind both together, as gin/ablations/target_only.gin does.")
 
 
 def _best_tracker(model, checkpointer, workdir, spec, every_steps, batch_size, data_dir,

@@ -9,6 +9,11 @@ With "sum", the written coefficients (alpha, beta, w_rec, 0.1) are not the effec
 relative weights: a cross-entropy at D's 1/8 resolution counts (H/8)(W/8) times, the
 segmentation loss H*W times, the L1 term once. `effective_loss_weights` spells out that
 conversion.
+
+The ablations (paper Table 4, `docs/ablations.md`) reuse these losses: "no_aux" drops every
+auxiliary term (its D has no labelling head), "global_d" scales its image-level domain
+cross-entropies by `domain_scale` (see `image_level_domain_scale`), and "feature_d" plays a
+2-class source/target game on F's fc7 (`feature_d_loss`, `feature_f_loss`).
 """
 
 import collections
@@ -17,6 +22,7 @@ import tensorflow as tf
 
 from gta_keras import protocols
 from gta_keras.models import discriminator as discriminator_lib
+from gta_keras.models import feature_discriminator as feature_discriminator_lib
 
 REDUCTIONS = ("sum", "mean")
 
@@ -93,31 +99,96 @@ REFERENCE_WEIGHTS = LossWeights(alpha=0.1, beta=0.1, reconstruction=1.0,
                                 generator_adversarial=0.1)
 
 
+def _scaled(value, scale):
+    """`value * scale`, or `value` itself (bit for bit) when there is no scale."""
+    return value if scale is None else value * scale
+
+
+def _sum(terms):
+    """Left-to-right sum, the same float operations as writing `a + b + c`."""
+    total = terms[0]
+    for term in terms[1:]:
+        total = total + term
+    return total
+
+
+def image_level_domain_scale(patch_locations, reduction="sum"):
+    """The factor on an image-level D's domain cross-entropies ("global_d").
+
+    Under "sum", the patch D's domain CE of one image sums over its (H/8)(W/8) locations,
+    an image-level D's over 1: left alone, the "w/o patch" ablation would weigh every
+    adversarial term (in D, G and F) (H/8)(W/8) times less against the segmentation and
+    L1 losses (e.g. 128 times at the demo's 64x128, 3200 at 320x640), and would confound
+    "no patch" with "almost no adversarial signal". Multiplying the image-level CE by the
+    number of patch locations gives it the patch D's effective weight (its per-location
+    mean times the locations), so only the spatial structure of the decision changes.
+    Under "mean" both are means over locations already: no factor.
+
+    Args:
+      patch_locations: (H/8)(W/8), the locations of the patch D's domain map (a scalar
+        or a tensor).
+      reduction: "sum" or "mean".
+
+    Returns:
+      The factor, or None (no scaling) under "mean".
+    """
+    _check_reduction(reduction)
+    return patch_locations if reduction == "sum" else None
+
+
+def feature_domain_scale(patch_locations, feature_locations, reduction="sum"):
+    """The factor on the feature D's cross-entropies ("feature_d").
+
+    The feature D decides per fc7 location, (H/32)(W/32) of them, 16 times fewer than the
+    patch D's (H/8)(W/8). Under "sum" its summed CE is multiplied by their ratio, so that
+    the adversarial terms keep the patch D's effective weight against the segmentation
+    loss (as `image_level_domain_scale` does for "global_d"); under "mean", none.
+
+    Args:
+      patch_locations: (H/8)(W/8).
+      feature_locations: (H/32)(W/32), the locations of fc7.
+      reduction: "sum" or "mean".
+
+    Returns:
+      The factor, or None under "mean".
+    """
+    _check_reduction(reduction)
+    if reduction == "mean":
+        return None
+    return patch_locations / feature_locations
+
+
 def d_loss(d_source_real, d_source_fake, d_target_real, d_target_fake, aux_labels,
-           reduction="sum"):
+           reduction="sum", domain_scale=None):
     """D update: L_D = CE(D(x_s), src-real) + CE(D(G(F(x_s))), src-fake)
     + CE(D_aux(x_s), y_s) + CE(D(x_t), tgt-real) + CE(D(G(F(x_t))), tgt-fake).
 
     Args:
       d_source_real, d_source_fake, d_target_real, d_target_fake: D's outputs (dicts with
-        "domain" and "aux" logits) on x_s, G(F(x_s)), x_t and G(F(x_t)).
+        "domain" and "aux" logits) on x_s, G(F(x_s)), x_t and G(F(x_t)). Without "aux"
+        (a D with no labelling head, "no_aux"), the auxiliary term is absent.
       aux_labels: y_s at D's resolution, int [B, h, w].
       reduction: "sum" or "mean" over pixels.
+      domain_scale: None, or a factor on each domain cross-entropy (see
+        `image_level_domain_scale`).
 
     Returns:
       Scalar float32.
     """
-    ce = lambda out, domain: domain_cross_entropy(out["domain"], domain, reduction)
-    return (ce(d_source_real, discriminator_lib.SOURCE_REAL)
-            + ce(d_source_fake, discriminator_lib.SOURCE_FAKE)
-            + pixel_cross_entropy(aux_labels, d_source_real["aux"], reduction)
-            + ce(d_target_real, discriminator_lib.TARGET_REAL)
-            + ce(d_target_fake, discriminator_lib.TARGET_FAKE))
+    ce = lambda out, domain: _scaled(domain_cross_entropy(out["domain"], domain, reduction),
+                                     domain_scale)
+    terms = [ce(d_source_real, discriminator_lib.SOURCE_REAL),
+             ce(d_source_fake, discriminator_lib.SOURCE_FAKE)]
+    if "aux" in d_source_real:
+        terms.append(pixel_cross_entropy(aux_labels, d_source_real["aux"], reduction))
+    terms += [ce(d_target_real, discriminator_lib.TARGET_REAL),
+              ce(d_target_fake, discriminator_lib.TARGET_FAKE)]
+    return _sum(terms)
 
 
 def g_loss(d_source_fake, d_target_fake, aux_labels, source_images, source_reconstructions,
            target_images, target_reconstructions, weights=REFERENCE_WEIGHTS,
-           reduction="sum"):
+           reduction="sum", domain_scale=None):
     """G update: L_G = CE(D_aux(G(F(x_s))), y_s)
     + 0.1 [CE(D(G(F(x_s))), src-real) + CE(D(G(F(x_t))), tgt-real)]
     + w_rec [L1(G(F(x_s)), x_s) + L1(G(F(x_t)), x_t)].
@@ -129,24 +200,31 @@ def g_loss(d_source_fake, d_target_fake, aux_labels, source_images, source_recon
       source_reconstructions, target_reconstructions: G(F(x_s)) and G(F(x_t)).
       weights: a `LossWeights`.
       reduction: "sum" or "mean" over pixels for the cross-entropies.
+      domain_scale: None, or a factor on each domain cross-entropy ("global_d").
+
+    D's outputs without "aux" ("no_aux") drop the auxiliary term.
 
     Returns:
       Scalar float32.
     """
     adversarial = (
-        domain_cross_entropy(d_source_fake["domain"], discriminator_lib.SOURCE_REAL,
-                             reduction)
-        + domain_cross_entropy(d_target_fake["domain"], discriminator_lib.TARGET_REAL,
-                               reduction))
+        _scaled(domain_cross_entropy(d_source_fake["domain"], discriminator_lib.SOURCE_REAL,
+                                     reduction), domain_scale)
+        + _scaled(domain_cross_entropy(d_target_fake["domain"],
+                                       discriminator_lib.TARGET_REAL, reduction),
+                  domain_scale))
     reconstruction = (l1_reconstruction(source_images, source_reconstructions)
                       + l1_reconstruction(target_images, target_reconstructions))
-    return (pixel_cross_entropy(aux_labels, d_source_fake["aux"], reduction)
-            + weights.generator_adversarial * adversarial
-            + weights.reconstruction * reconstruction)
+    terms = []
+    if "aux" in d_source_fake:
+        terms.append(pixel_cross_entropy(aux_labels, d_source_fake["aux"], reduction))
+    terms += [weights.generator_adversarial * adversarial,
+              weights.reconstruction * reconstruction]
+    return _sum(terms)
 
 
 def f_loss(segmentation_logits, labels, d_source_fake, d_target_fake, aux_labels,
-           weights=REFERENCE_WEIGHTS, reduction="sum"):
+           weights=REFERENCE_WEIGHTS, reduction="sum", domain_scale=None):
     """F and C update: L_F = CE(C(F(x_s)), y_s)
     + beta [CE(D(G(F(x_s))), tgt-real) + CE(D(G(F(x_t))), src-real)]
     + alpha CE(D_aux(G(F(x_s))), y_s).
@@ -162,6 +240,9 @@ def f_loss(segmentation_logits, labels, d_source_fake, d_target_fake, aux_labels
       aux_labels: y_s at D's resolution, int [B, h, w] (unused for source-only).
       weights: a `LossWeights`.
       reduction: "sum" or "mean" over pixels.
+      domain_scale: None, or a factor on each domain cross-entropy ("global_d").
+
+    D's outputs without "aux" ("no_aux") drop the auxiliary term (alpha is unused).
 
     Returns:
       Scalar float32.
@@ -170,16 +251,69 @@ def f_loss(segmentation_logits, labels, d_source_fake, d_target_fake, aux_labels
     if d_source_fake is None:
         return segmentation
     cross_domain = (
-        domain_cross_entropy(d_source_fake["domain"], discriminator_lib.TARGET_REAL,
-                             reduction)
-        + domain_cross_entropy(d_target_fake["domain"], discriminator_lib.SOURCE_REAL,
-                               reduction))
+        _scaled(domain_cross_entropy(d_source_fake["domain"], discriminator_lib.TARGET_REAL,
+                                     reduction), domain_scale)
+        + _scaled(domain_cross_entropy(d_target_fake["domain"],
+                                       discriminator_lib.SOURCE_REAL, reduction),
+                  domain_scale))
+    if "aux" not in d_source_fake:
+        return segmentation + weights.beta * cross_domain
     auxiliary = pixel_cross_entropy(aux_labels, d_source_fake["aux"], reduction)
     return segmentation + weights.beta * cross_domain + weights.alpha * auxiliary
 
 
+def feature_d_loss(d_source, d_target, reduction="sum", domain_scale=None):
+    """Feature D update ("feature_d"): L_D = CE(D(F(x_s)), source) + CE(D(F(x_t)), target).
+
+    The 2-class game on fc7 (`feature_discriminator`): each fc7 location is classified
+    source (0) or target (1).
+
+    Args:
+      d_source, d_target: the feature D's outputs ({"domain": [B, h, w, 2]}) on F(x_s)'s
+        and F(x_t)'s fc7.
+      reduction: "sum" or "mean" over locations.
+      domain_scale: None, or a factor on each cross-entropy (`feature_domain_scale`).
+
+    Returns:
+      Scalar float32.
+    """
+    ce = lambda out, domain: _scaled(domain_cross_entropy(out["domain"], domain, reduction),
+                                     domain_scale)
+    return (ce(d_source, feature_discriminator_lib.SOURCE)
+            + ce(d_target, feature_discriminator_lib.TARGET))
+
+
+def feature_f_loss(segmentation_logits, labels, d_source, d_target,
+                   weights=REFERENCE_WEIGHTS, reduction="sum", domain_scale=None):
+    """F and C update of "feature_d": L_F = CE(C(F(x_s)), y_s)
+    + beta [CE(D(F(x_s)), target) + CE(D(F(x_t)), source)].
+
+    F's cross-domain loss reverses the domain labels (the inverted-label form of FCNs in
+    the wild's global alignment, and of the paper's own F update): source features that
+    D calls target, target features it calls source.
+
+    Args:
+      segmentation_logits: C(F(x_s)) [B, H, W, K].
+      labels: y_s int [B, H, W].
+      d_source, d_target: the feature D's outputs on F(x_s)'s and F(x_t)'s fc7.
+      weights: a `LossWeights` (beta; alpha is unused: there is no auxiliary head).
+      reduction: "sum" or "mean".
+      domain_scale: None, or a factor on each domain cross-entropy.
+
+    Returns:
+      Scalar float32.
+    """
+    segmentation = pixel_cross_entropy(labels, segmentation_logits, reduction)
+    cross_domain = (
+        _scaled(domain_cross_entropy(d_source["domain"], feature_discriminator_lib.TARGET,
+                                     reduction), domain_scale)
+        + _scaled(domain_cross_entropy(d_target["domain"], feature_discriminator_lib.SOURCE,
+                                       reduction), domain_scale))
+    return segmentation + weights.beta * cross_domain
+
+
 def effective_loss_weights(image_size, weights=REFERENCE_WEIGHTS, reduction="sum",
-                           patch=True):
+                           patch=True, domain_scale=None, aux=True):
     """The weight each per-pixel-mean term effectively carries, for a void-free batch.
 
     With reduction "sum", a cross-entropy is its per-pixel mean times the number of
@@ -191,6 +325,9 @@ def effective_loss_weights(image_size, weights=REFERENCE_WEIGHTS, reduction="sum
       weights: a `LossWeights`.
       reduction: "sum" or "mean".
       patch: whether D's domain head is per location.
+      domain_scale: None, or the factor on D's domain cross-entropies ("global_d":
+        `image_level_domain_scale`, which gives back the patch D's weights).
+      aux: False for a D without an auxiliary head ("no_aux"): no "aux" entries.
 
     Returns:
       A dict of dicts: for each of "d", "g", "f", term name -> effective weight.
@@ -204,7 +341,9 @@ def effective_loss_weights(image_size, weights=REFERENCE_WEIGHTS, reduction="sum
         domain_pixels = aux_pixels if patch else 1
     else:
         seg_pixels = aux_pixels = domain_pixels = 1
-    return {
+    if domain_scale is not None:
+        domain_pixels = domain_pixels * domain_scale
+    result = {
         "d": {"domain": domain_pixels, "aux": aux_pixels},
         "g": {"aux": aux_pixels,
               "domain": weights.generator_adversarial * domain_pixels,
@@ -212,6 +351,10 @@ def effective_loss_weights(image_size, weights=REFERENCE_WEIGHTS, reduction="sum
         "f": {"segmentation": seg_pixels, "domain": weights.beta * domain_pixels,
               "aux": weights.alpha * aux_pixels},
     }
+    if not aux:
+        for player in result.values():
+            player.pop("aux")
+    return result
 
 
 def _check_reduction(reduction):

@@ -45,6 +45,8 @@ def from_model(model, checkpoint_step, selected_by="last"):
         "checkpoint_step": int(checkpoint_step),
         "checkpoint_selection": selected_by,
         "method": model.method,
+        # Only "target_only" (the upper bound) trains on target labels.
+        "reads_target_labels": model.reads_target_labels,
     })
 
 

@@ -24,11 +24,11 @@ import time
 from absl import app
 from absl import flags
 import gin
-import numpy as np
 
 from gta_keras import configurables
 from gta_keras import experiment  # pylint: disable=unused-import  (registers configurables)
 from gta_keras import runs
+from gta_keras import summaries
 
 FLAGS = flags.FLAGS
 flags.DEFINE_multi_string("gin_file", [], "Gin files shared by every run.")
@@ -55,22 +55,10 @@ def run_one(method, seed, run_dir):
     return time.time() - start
 
 
-def summarize(runs):
-    """Per method: mean and std of mIoU and of each class's IoU over seeds."""
-    methods = {}
-    for method in dict.fromkeys(run["method"] for run in runs):
-        mine = [run for run in runs if run["method"] == method]
-        classes = [name for name, value in mine[0]["per_class_iou"].items()
-                   if value is not None]
-        per_class = {
-            name: _mean_std([run["per_class_iou"][name] for run in mine]) for name in classes}
-        splits = mine[0]["miou_by_split"]
-        methods[method] = {
-            "miou": _mean_std([run["miou"] for run in mine]),
-            "per_class_iou": per_class, "num_seeds": len(mine),
-            "miou_by_split": {split: _mean_std([run["miou_by_split"][split] for run in mine])
-                              for split in splits}}
-    return methods
+# Shared with scripts/ablation.py.
+summarize = summaries.summarize
+checkpoint_lines = summaries.checkpoint_lines
+_cell = summaries.cell
 
 
 def markdown_table(methods):
@@ -87,60 +75,23 @@ def markdown_table(methods):
     return "\n".join(lines) + "\n"
 
 
-def checkpoint_lines(runs):
-    """Which checkpoint each method's runs were scored at, seed by seed."""
-    lines = ["Checkpoints scored (step per seed):", ""]
-    for method in dict.fromkeys(run["method"] for run in runs):
-        mine = [run for run in runs if run["method"] == method]
-        steps = ", ".join(str(run["checkpoint_step"]) for run in mine)
-        lines.append(f"- {method}: {steps} ({mine[0]['checkpoint_selection']})")
-    return "\n".join(lines) + "\n"
-
-
-def _miou_by_split(run_dir):
-    """mIoU of every split the run evaluated (e.g. the source's validation split too)."""
-    folder = os.path.join(run_dir, runs.EVAL_DIR)
-    scores = {}
-    for name in sorted(os.listdir(folder)):
-        with open(os.path.join(folder, name)) as f:
-            result = json.load(f)
-        scores[f"{result['dataset']}:{result['split']}"] = result["miou"]
-    return scores
-
-
-def _mean_std(values):
-    values = np.asarray([v if v is not None else np.nan for v in values], np.float64)
-    return {"mean": float(np.nanmean(values)), "std": float(np.nanstd(values))}
-
-
-def _cell(stat):
-    if stat is None:
-        return "-"
-    return f"{100 * stat['mean']:.1f} ± {100 * stat['std']:.1f}"
-
-
 def main(argv):
     del argv
     configurables.parse_gin(FLAGS.gin_file, FLAGS.gin_bindings)
     report = FLAGS.report or gin.query_parameter("evaluate.datasets")[0]
     runs.parse_dataset_spec(report)  # A malformed --report fails before any training.
-    runs = []
+    records = []
     for method in FLAGS.methods:
         for seed in range(FLAGS.seeds):
             run_dir = os.path.join(FLAGS.workdir, f"{method}_seed{seed}")
             seconds = run_one(method, seed, run_dir)
-            with open(runs.eval_path(run_dir, report)) as f:
-                result = json.load(f)
-            runs.append({"method": method, "seed": seed, "miou": result["miou"],
-                         "per_class_iou": result["per_class_iou"], "seconds": seconds,
-                         "miou_by_split": _miou_by_split(run_dir),
-                         "checkpoint_step": result["checkpoint_step"],
-                         "checkpoint_selection": result["checkpoint_selection"]})
-            print(f"{method} seed {seed}: mIoU {100 * result['miou']:.1f} at step "
-                  f"{result['checkpoint_step']} ({seconds:.0f} s)", flush=True)
-    methods = summarize(runs)
+            record = summaries.run_record(method, seed, run_dir, report, seconds)
+            records.append(record)
+            print(f"{method} seed {seed}: mIoU {100 * record['miou']:.1f} at step "
+                  f"{record['checkpoint_step']} ({seconds:.0f} s)", flush=True)
+    methods = summarize(records)
     summary = {"report": report, "gin_files": FLAGS.gin_file,
-               "gin_bindings": FLAGS.gin_bindings, "runs": runs, "methods": methods}
+               "gin_bindings": FLAGS.gin_bindings, "runs": records, "methods": methods}
     with open(os.path.join(FLAGS.workdir, "summary.json"), "w") as f:
         json.dump(summary, f, indent=2)
     table = markdown_table(methods)
@@ -148,7 +99,7 @@ def main(argv):
         f"- {method}, {split}: {_cell(stat)}\n" for method, info in methods.items()
         for split, stat in info["miou_by_split"].items())
     text = (f"IoU (%) on {report}, mean ± std over {FLAGS.seeds} seeds\n\n{table}\n"
-            f"mIoU (%) of every evaluated split:\n\n{splits}\n{checkpoint_lines(runs)}")
+            f"mIoU (%) of every evaluated split:\n\n{splits}\n{checkpoint_lines(records)}")
     with open(os.path.join(FLAGS.workdir, "summary.md"), "w") as f:
         f.write(text)
     print(text)

@@ -13,6 +13,9 @@ from gta_keras.data import preprocessing
 
 # Training crops: the paper's "resized and cropped", or the reference code's native ones.
 CROPS = ("resized", "native")
+# Which domain's labels training reads: the source's (every method but one), or the
+# target's (method "target_only", the paper's crude upper bound).
+LABELLED_DOMAINS = ("source", "target")
 
 
 class DatasetUnavailableError(RuntimeError):
@@ -100,8 +103,8 @@ def make_train_dataset(source=gin.REQUIRED, target=gin.REQUIRED, image_size=(320
                        batch_size=1, seed=0, crop="resized", min_crop_fraction=0.5,
                        source_width=None,
                        source_split="train", target_split="train", shuffle_buffer=1000,
-                       data_dir=None, manual_dir=None, load_fn=load_split,
-                       before_reading=None, prepare_fn=prepare_split):
+                       labelled_domain="source", data_dir=None, manual_dir=None,
+                       load_fn=load_split, before_reading=None, prepare_fn=prepare_split):
     """Infinite, shuffled batches of (x_s, y_s, x_t) for `DomainAdaptationModel.fit`.
 
     Both domains get the same kind of random crop: "resized" (the paper's "resized and
@@ -109,6 +112,12 @@ def make_train_dataset(source=gin.REQUIRED, target=gin.REQUIRED, image_size=(320
     the largest, resized to `image_size`) or "native" (the reference code's: an
     `image_size` window at the frame's own resolution). Target labels are dropped
     before anything else happens: the target is unlabelled.
+
+    With `labelled_domain = "target"` (method "target_only" only; `experiment.train`
+    refuses any other pairing), the labelled stream reads the target's training split
+    with its labels instead of the source, cropped as the source would be, and the source
+    is not read: the triplets are (x_t, y_t, x_t'), x_t' another target stream that
+    target_only ignores.
 
     Args:
       source: TFDS name of the labelled source, e.g. "synthia_rand_cityscapes".
@@ -124,6 +133,7 @@ def make_train_dataset(source=gin.REQUIRED, target=gin.REQUIRED, image_size=(320
       source_split: split of the source.
       target_split: split of the target.
       shuffle_buffer: examples in each shuffle buffer.
+      labelled_domain: "source" (default) or "target" (the target-only bound); see above.
       data_dir: TFDS data dir.
       manual_dir: folder of manual downloads.
       load_fn: `load_split`-like loader (tests inject their own).
@@ -138,9 +148,17 @@ def make_train_dataset(source=gin.REQUIRED, target=gin.REQUIRED, image_size=(320
     _check_size(image_size)
     if crop not in CROPS:
         raise ValueError(f"Unknown make_train_dataset.crop {crop!r}; use one of {CROPS}.")
+    if labelled_domain not in LABELLED_DOMAINS:
+        raise ValueError(f"Unknown make_train_dataset.labelled_domain {labelled_domain!r}; "
+                         f"use one of {LABELLED_DOMAINS}.")
+    if labelled_domain == "target":
+        # The target's labelled training split takes the source's place; source_width
+        # is a setting of the source's frames, so it does not apply.
+        source, source_split, source_width = target, target_split, None
     if before_reading is not None:
         prepare_fn(source, data_dir=data_dir, manual_dir=manual_dir)
-        prepare_fn(target, data_dir=data_dir, manual_dir=manual_dir)
+        if target != source:
+            prepare_fn(target, data_dir=data_dir, manual_dir=manual_dir)
         before_reading()
     source_ds = load_fn(source, source_split, data_dir=data_dir, manual_dir=manual_dir,
                         shuffle_files=True, seed=seed)

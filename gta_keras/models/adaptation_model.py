@@ -5,12 +5,35 @@ import tensorflow as tf
 
 from gta_keras import losses
 from gta_keras.data import preprocessing
+from gta_keras.models import discriminator as discriminator_lib
 from gta_keras.models import segmenter
 
-METHODS = ("lsd", "source_only")
+# The paper's method, its baselines and its ablations (Table 4; docs/ablations.md).
+METHODS = ("lsd", "source_only", "target_only", "feature_d", "global_d", "no_aux")
 UPDATE_READINGS = ("single_pass", "sequential")
 # Players in update order (paper Section 3.3): D, then G, then F with C.
 PLAYERS = ("discriminator", "generator", "segmenter")
+# The players each method updates, in update order.
+METHOD_PLAYERS = {
+    "lsd": PLAYERS,
+    "global_d": PLAYERS,
+    "no_aux": PLAYERS,
+    "feature_d": ("discriminator", "segmenter"),
+    "source_only": ("segmenter",),
+    "target_only": ("segmenter",),
+}
+# What each method is, for the eval JSON and the ablation table.
+METHOD_DESCRIPTIONS = {
+    "lsd": "the paper's method: F, C, G and a patch D with an auxiliary labelling head",
+    "source_only": "F + C on the labelled source only (alpha = beta = 0)",
+    "target_only": "F + C on the target's labelled training split: the crude upper bound; "
+                   "reads target training labels",
+    "feature_d": "no G; a 2-class (source/target) D on F's fc7, F reversing its labels "
+                 "(FCNs in the wild's global alignment)",
+    "global_d": "lsd with an image-level D (one 4-way decision per image), its domain "
+                "losses scaled to the patch D's weight",
+    "no_aux": "lsd with a single-branch D: no auxiliary labelling head, no aux terms",
+}
 
 
 class DomainAdaptationModel(keras.Model):
@@ -26,14 +49,25 @@ class DomainAdaptationModel(keras.Model):
         updated in this step (up to three forward passes).
 
     `method="source_only"` runs the same code with only the segmenter's update and the
-    segmentation loss; G and D are neither run nor changed.
+    segmentation loss; G and D are neither run nor changed. The ablations (paper Table 4,
+    docs/ablations.md) run on the same path:
+      * "target_only": source_only's update, on batches whose labelled images are the
+        target's training split (`make_train_dataset.labelled_domain = 'target'`); the
+        only method that reads target training labels;
+      * "feature_d": no G; D is a 2-class source/target discriminator on F's fc7
+        (`feature_discriminator`); updates D, then F and C;
+      * "global_d": D makes one 4-way decision per image; its domain cross-entropies are
+        scaled to the patch D's weight (`losses.image_level_domain_scale`);
+      * "no_aux": D has no auxiliary head, so no player has an auxiliary term.
 
     Args:
       embedder: F, mapping a mean-subtracted BGR image to {"fc7", "pool4", "pool3"}.
       classifier: C, mapping F's dict to logits at input size.
-      generator: G, mapping F's dict to an RGB image in [0, 1]; needed for "lsd".
-      discriminator: D, mapping an RGB image in [0, 1] to {"domain", "aux"}; for "lsd".
-      method: "lsd" or "source_only".
+      generator: G, mapping F's dict to an RGB image in [0, 1]; needed for "lsd",
+        "global_d" and "no_aux".
+      discriminator: D, mapping an RGB image in [0, 1] to {"domain", "aux"} (no "aux" for
+        "no_aux"), or, for "feature_d", F's fc7 to {"domain"} (2 classes).
+      method: one of `METHODS`.
       loss_weights: a `losses.LossWeights`.
       reduction: "sum" (reference) or "mean" pixel reduction of the cross-entropies.
       update_reading: "single_pass" or "sequential".
@@ -57,8 +91,10 @@ class DomainAdaptationModel(keras.Model):
         if update_reading not in UPDATE_READINGS:
             raise ValueError(
                 f"Unknown update_reading {update_reading!r}; use one of {UPDATE_READINGS}.")
-        if method == "lsd" and (generator is None or discriminator is None):
-            raise ValueError("method='lsd' needs a generator and a discriminator.")
+        if "generator" in METHOD_PLAYERS[method] and generator is None:
+            raise ValueError(f"method={method!r} needs a generator and a discriminator.")
+        if "discriminator" in METHOD_PLAYERS[method] and discriminator is None:
+            raise ValueError(f"method={method!r} needs a discriminator.")
         self.embedder = embedder
         self.classifier = classifier
         self.generator = generator
@@ -78,7 +114,12 @@ class DomainAdaptationModel(keras.Model):
     @property
     def players(self):
         """The players this method updates, in update order."""
-        return PLAYERS if self.method == "lsd" else ("segmenter",)
+        return METHOD_PLAYERS[self.method]
+
+    @property
+    def reads_target_labels(self):
+        """Whether training reads the target's labels (only "target_only" does)."""
+        return self.method == "target_only"
 
     def call(self, images, training=False):
         """Segments RGB images in [0, 255] of sides divisible by 32: logits at input size."""
@@ -91,15 +132,17 @@ class DomainAdaptationModel(keras.Model):
 
         Args:
           f_optimizer: optimizer of F and C's kernels.
-          g_optimizer: optimizer of G (needed for "lsd").
-          d_optimizer: optimizer of D (needed for "lsd").
+          g_optimizer: optimizer of G (needed by the methods with a G).
+          d_optimizer: optimizer of D (needed by the methods with a D).
           bias_lr_multiplier: F and C's biases learn this many times faster (2 in the
             reference, a Caffe habit); they get a copy of f_optimizer with a scaled rate.
           **kwargs: passed to `keras.Model.compile` (e.g. jit_compile, run_eagerly).
         """
         super().compile(optimizer=None, **kwargs)
-        if self.method == "lsd" and (g_optimizer is None or d_optimizer is None):
-            raise ValueError("method='lsd' needs g_optimizer and d_optimizer.")
+        if "generator" in self.players and g_optimizer is None:
+            raise ValueError(f"method={self.method!r} needs g_optimizer and d_optimizer.")
+        if "discriminator" in self.players and d_optimizer is None:
+            raise ValueError(f"method={self.method!r} needs d_optimizer.")
         self.f_optimizer = f_optimizer
         self.f_bias_optimizer = _scaled_copy(f_optimizer, bias_lr_multiplier)
         self.g_optimizer = g_optimizer
@@ -122,8 +165,10 @@ class DomainAdaptationModel(keras.Model):
     def optimizers(self):
         """Every optimizer of the model by name (for checkpoints)."""
         named = {"f_optimizer": self.f_optimizer, "f_bias_optimizer": self.f_bias_optimizer}
-        if self.method == "lsd":
-            named.update(g_optimizer=self.g_optimizer, d_optimizer=self.d_optimizer)
+        if "generator" in self.players:
+            named["g_optimizer"] = self.g_optimizer
+        if "discriminator" in self.players:
+            named["d_optimizer"] = self.d_optimizer
         return named
 
     def build_optimizers(self):
@@ -131,32 +176,44 @@ class DomainAdaptationModel(keras.Model):
         kernels, biases = self._split_biases(self.player_variables("segmenter"))
         self.f_optimizer.build(kernels)
         self.f_bias_optimizer.build(biases)
-        if self.method == "lsd":
+        if "generator" in self.players:
             self.g_optimizer.build(self.player_variables("generator"))
+        if "discriminator" in self.players:
             self.d_optimizer.build(self.player_variables("discriminator"))
 
     def compute_losses(self, source_images, source_labels, target_images, training=True):
         """One forward pass and the loss of every player.
 
         Args:
-          source_images: x_s, float [B, H, W, 3] RGB in [0, 255].
-          source_labels: y_s, uint8/int [B, H, W, 1] (255 void).
+          source_images: x_s, float [B, H, W, 3] RGB in [0, 255] (for "target_only",
+            the target's labelled training images).
+          source_labels: y_s, uint8/int [B, H, W, 1] (255 void) (for "target_only", the
+            target's labels).
           target_images: x_t, float [B, H, W, 3] RGB in [0, 255]; unlabelled.
           training: whether dropout is active.
 
         Returns:
-          A dict with "f_loss", "seg_loss" and, for "lsd", "d_loss", "g_loss".
+          A dict with "f_loss", "seg_loss" and, for the methods with a D, "d_loss" and
+          (with a G) "g_loss".
         """
         source_features, logits = segmenter.segment(self.embedder, self.classifier,
                                                     source_images, training)
         labels = tf.cast(source_labels[..., 0], tf.int32)
         seg_loss = losses.pixel_cross_entropy(labels, logits, self.reduction)
-        if self.method == "source_only":
+        if self.method in ("source_only", "target_only"):
             return {"f_loss": seg_loss, "seg_loss": seg_loss}
 
         # F alone on the target: it has no labels for C's scores to be compared with.
         target_features = self.embedder(preprocessing.embedder_input(target_images),
                                          training=training)
+        if self.method == "feature_d":
+            return self._feature_d_losses(source_images, source_features,
+                                          target_features, logits, labels, seg_loss,
+                                          training)
+        if self.method != "lsd":
+            return self._ablation_losses(source_images, source_labels, target_images,
+                                         source_features, target_features, logits,
+                                         labels, seg_loss, training)
         source_fake = self.generator(source_features, training=training)
         target_fake = self.generator(target_features, training=training)
         source_real = preprocessing.unit_range(source_images)
@@ -175,6 +232,64 @@ class DomainAdaptationModel(keras.Model):
                                     self.loss_weights, self.reduction),
             "f_loss": losses.f_loss(logits, labels, d_source_fake, d_target_fake,
                                     aux_labels, self._segmenter_weights(), self.reduction),
+            "seg_loss": seg_loss,
+        }
+
+    def _ablation_losses(self, source_images, source_labels, target_images,
+                         source_features, target_features, logits, labels, seg_loss,
+                         training):
+        """The losses of "global_d" and "no_aux": lsd's, with their D.
+
+        A separate copy of lsd's code, so that lsd's own path stays as it was.
+        """
+        source_fake = self.generator(source_features, training=training)
+        target_fake = self.generator(target_features, training=training)
+        source_real = preprocessing.unit_range(source_images)
+        target_real = preprocessing.unit_range(target_images)
+        d_source_real = self.discriminator(source_real, training=training)
+        d_source_fake = self.discriminator(source_fake, training=training)
+        d_target_real = self.discriminator(target_real, training=training)
+        d_target_fake = self.discriminator(target_fake, training=training)
+        # The patch resolution: the aux head's for "global_d" (its domain map is 1x1),
+        # the domain head's for "no_aux" (it has no aux head).
+        patch_map = d_source_real["aux" if "aux" in d_source_real else "domain"]
+        aux_size = tf.shape(patch_map)[1:3]
+        aux_labels = preprocessing.labels_at(source_labels, aux_size)
+        domain_scale = None
+        if self.method == "global_d":
+            patch_locations = tf.cast(tf.reduce_prod(aux_size), tf.float32)
+            domain_scale = losses.image_level_domain_scale(patch_locations, self.reduction)
+        return {
+            "d_loss": losses.d_loss(d_source_real, d_source_fake, d_target_real,
+                                    d_target_fake, aux_labels, self.reduction,
+                                    domain_scale),
+            "g_loss": losses.g_loss(d_source_fake, d_target_fake, aux_labels, source_real,
+                                    source_fake, target_real, target_fake,
+                                    self.loss_weights, self.reduction, domain_scale),
+            "f_loss": losses.f_loss(logits, labels, d_source_fake, d_target_fake,
+                                    aux_labels, self._segmenter_weights(), self.reduction,
+                                    domain_scale),
+            "seg_loss": seg_loss,
+        }
+
+    def _feature_d_losses(self, source_images, source_features, target_features, logits,
+                          labels, seg_loss, training):
+        """The losses of "feature_d": the 2-class game of the feature D on fc7."""
+        d_source = self.discriminator(source_features["fc7"], training=training)
+        d_target = self.discriminator(target_features["fc7"], training=training)
+        image_size = tf.shape(source_images)[1:3]
+        patch_locations = tf.cast(
+            tf.reduce_prod(image_size // discriminator_lib.OUTPUT_STRIDE), tf.float32)
+        feature_locations = tf.cast(tf.reduce_prod(tf.shape(d_source["domain"])[1:3]),
+                                    tf.float32)
+        domain_scale = losses.feature_domain_scale(patch_locations, feature_locations,
+                                                   self.reduction)
+        return {
+            "d_loss": losses.feature_d_loss(d_source, d_target, self.reduction,
+                                            domain_scale),
+            "f_loss": losses.feature_f_loss(logits, labels, d_source, d_target,
+                                            self._segmenter_weights(), self.reduction,
+                                            domain_scale),
             "seg_loss": seg_loss,
         }
 

@@ -13,7 +13,8 @@ OUTPUT_STRIDE = 8
 
 def build_discriminator(num_classes, width_multiplier=1.0, blocks_per_stage=3,
                         dropout_rate=0.5, patch=True, norm="instance",
-                        norm_affine=True, init="glorot", name="discriminator"):
+                        norm_affine=True, init="glorot", aux_head=True,
+                        name="discriminator"):
     """Builds D.
 
     Conv 4x4 s2 -> 128, InstanceNorm (or `norm`), LeakyReLU 0.2, then three stages of
@@ -33,12 +34,14 @@ def build_discriminator(num_classes, width_multiplier=1.0, blocks_per_stage=3,
       norm_affine: whether the norms learn a scale and offset (PyTorch's InstanceNorm2d,
         the reference's, does not).
       init: "glorot" or "normal_0.02" (the reference's); see `blocks.conv_initializers`.
+      aux_head: False for the "w/o auxiliary loss" ablation (method "no_aux"): D is a
+        single branch, the domain head, and has no labelling head (nor its weights).
       name: model name.
 
     Returns:
       A functional `keras.Model` mapping an RGB image in [0, 1] [B, H, W, 3] to a dict with
       "domain" [B, H/8, W/8, 4] (or [B, 1, 1, 4]) and "aux" [B, H/8, W/8, num_classes]
-      logits.
+      logits ("aux" absent when `aux_head` is False).
     """
     image = keras.Input((None, None, 3), name="image")
     width = blocks.scaled_width(128, width_multiplier)
@@ -57,6 +60,8 @@ def build_discriminator(num_classes, width_multiplier=1.0, blocks_per_stage=3,
     if not patch:
         domain = keras.layers.GlobalAveragePooling2D(keepdims=True,
                                                      name="image_level_domain")(domain)
+    if not aux_head:
+        return keras.Model(image, {"domain": domain}, name=name)
     aux = keras.layers.Conv2D(num_classes, 3, padding="same", name="aux_head",
                               **blocks.conv_initializers(init))(x)
     return keras.Model(image, {"domain": domain, "aux": aux}, name=name)

@@ -24,6 +24,7 @@ from gta_keras.models import blocks
 from gta_keras.models import classifier as classifier_lib
 from gta_keras.models import discriminator as discriminator_lib
 from gta_keras.models import embedder as embedder_lib
+from gta_keras.models import feature_discriminator as feature_discriminator_lib
 from gta_keras.models import generator as generator_lib
 from gta_keras.models import segmenter as segmenter_lib
 from gta_keras.models import vgg_init
@@ -101,8 +102,13 @@ class DiscriminatorConfig:
       dropout_rate: dropout in the residual blocks; 0.5 in the paper.
       norm: "instance" (the paper), "layer" or "none".
       norm_affine: whether the norms learn a scale and offset.
-      patch: True for the paper's patch D; False for the "w/o patch" ablation.
+      patch: True for the paper's patch D; False for an image-level D without any loss
+        rescaling (method "global_d" is the Table 4 ablation: image-level D and its
+        losses scaled to the patch D's weight; it ignores this setting).
       init: "glorot" or "normal_0.02" (the reference's).
+
+    Method "feature_d" uses `width_multiplier` (its hidden width is 512 times it) and
+    `init`; method "no_aux" builds D without its auxiliary head.
     """
     width_multiplier: float = None
     blocks_per_stage: int = 3
@@ -156,11 +162,13 @@ def build_model(num_classes=19, method="lsd", reduction="sum",
                 update_reading="single_pass", adversarial_warmup_steps=0, embedder=None,
                 classifier=None, generator=None, discriminator=None, segmenter=None,
                 loss_weights=None, skip_imagenet_weights=False, **moved):
-    """Builds F, C and (for "lsd") G and D, and combines them.
+    """Builds F, C and (for the methods that have them) G and D, and combines them.
 
     Args:
       num_classes: segmentation classes (C's output and D's auxiliary head).
-      method: "lsd" (the paper) or "source_only".
+      method: "lsd" (the paper), "source_only", or a Table 4 ablation or bound:
+        "target_only", "feature_d", "global_d", "no_aux" (see
+        `adaptation_model.METHOD_DESCRIPTIONS` and docs/ablations.md).
       reduction: "sum" (reference) or "mean" pixel reduction of the cross-entropies.
       update_reading: "single_pass" (reference) or "sequential".
       adversarial_warmup_steps: steps during which F learns from segmentation alone while
@@ -184,6 +192,9 @@ def build_model(num_classes=19, method="lsd", reduction="sum",
       ValueError: for a moved parameter, or a setting out of its choices.
     """
     _reject_moved(moved)
+    if method not in adaptation_model.METHODS:
+        raise ValueError(f"Unknown method {method!r}; use one of "
+                         f"{adaptation_model.METHODS}.")
     embedder = embedder or EmbedderConfig()
     classifier = classifier or ClassifierConfig()
     generator = generator or GeneratorConfig()
@@ -204,17 +215,23 @@ def build_model(num_classes=19, method="lsd", reduction="sum",
     c = classifier_lib.build_classifier(num_classes, embedder.fc_width, pool4, pool3,
                                         classifier.train_upsampling)
     g = d = None
-    if method == "lsd":
+    players = adaptation_model.METHOD_PLAYERS[method]
+    d_width = discriminator.width_multiplier or embedder.width_multiplier
+    if method == "feature_d":
+        d = feature_discriminator_lib.build_feature_discriminator(
+            embedder.fc_width, blocks.scaled_width(512, d_width), discriminator.init)
+    elif "generator" in players:
         g = generator_lib.build_generator(
             embedder.fc_width, pool4, pool3,
             generator.width_multiplier or embedder.width_multiplier,
             generator.blocks_per_stage, generator.dropout_rate, generator.norm,
             generator.norm_affine, generator.output_kernel_size, generator.init)
         d = discriminator_lib.build_discriminator(
-            num_classes, discriminator.width_multiplier or embedder.width_multiplier,
-            discriminator.blocks_per_stage, discriminator.dropout_rate,
-            patch=discriminator.patch, norm=discriminator.norm,
-            norm_affine=discriminator.norm_affine, init=discriminator.init)
+            num_classes, d_width, discriminator.blocks_per_stage,
+            discriminator.dropout_rate,
+            patch=discriminator.patch and method != "global_d", norm=discriminator.norm,
+            norm_affine=discriminator.norm_affine, init=discriminator.init,
+            aux_head=method != "no_aux")
     return adaptation_model.DomainAdaptationModel(
         f, c, g, d, method=method, loss_weights=weights, reduction=reduction,
         update_reading=update_reading, num_classes=num_classes,

@@ -1,0 +1,278 @@
+"""Paper Table 4 as a command: every method with equal steps, data and seeds, gap closed.
+
+  python scripts/ablation.py --gin_file=gin/demo.gin --seeds=3 --workdir=runs/ablation
+
+Each (method, seed) is the real command line in its own process, in `DIR/<method>_seed<k>/`,
+with the shared gin files, then the method's layer `gin/ablations/<method>.gin` (which binds
+nothing but the method, and for target_only the labelled domain), then `train.seed = k` and
+the shared `--gin_bindings`: so every method gets the same steps, data, sizes and seeds.
+A (method, seed) whose eval JSON for the reported split exists is finished and not run
+again; one that stopped part way resumes from its last checkpoint (the CLI resumes).
+
+Writes `DIR/ablation.json` (every run, mean ± std per method, gap closed) and
+`DIR/ablation.md`: a Table-4-style table of mIoU mean ± std per method and each method's gap
+closed, (method - source_only) / (target_only - source_only), from the means. The reported
+split is the first of the gin file's `evaluate.datasets` unless `--report` names another.
+See docs/ablations.md.
+"""
+
+from gta_keras import quiet  # First: before anything imports TensorFlow (see quiet.py).
+
+if __name__ == "__main__":  # Run as a program, not imported: hide TF's start-up lines.
+    quiet.install()
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+
+from absl import app
+from absl import flags
+import gin
+
+from gta_keras import configurables
+from gta_keras import experiment  # pylint: disable=unused-import  (registers configurables)
+from gta_keras import runs as runs_lib
+from gta_keras import summaries
+from gta_keras.models import adaptation_model
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LAYER_DIR = os.path.join(ROOT, "gin", "ablations")
+# Table 4's rows in its order, then the bound.
+ORDER = ("source_only", "feature_d", "global_d", "no_aux", "lsd", "target_only")
+ROW_NAMES = {
+    "source_only": "Source-only",
+    "feature_d": "Feature space based D",
+    "global_d": "Ours w/o Patch discriminator",
+    "no_aux": "Ours w/o auxiliary loss (α = 0)",
+    "lsd": "Ours (full)",
+    "target_only": "Target-only (upper bound)",
+}
+# Table 4, SYNTHIA -> Cityscapes at 640x320, mIoU (%); no target-only row there.
+PAPER_TABLE_4 = {"source_only": 22.2, "feature_d": 25.3, "global_d": 28.3,
+                 "no_aux": 29.2, "lsd": 34.5}
+
+# A run's wall time, kept beside it so that a resumed invocation still reports it.
+SECONDS_FILE = "ablation_seconds.json"
+
+FLAGS = flags.FLAGS
+
+
+def _define_flags():
+    """The command's flags; defined only when run as a program, so that tests can import
+    this module beside scripts/seeds.py (absl refuses one flag name from two modules)."""
+    flags.DEFINE_multi_string("gin_file", [], "Gin files shared by every run.")
+    flags.DEFINE_multi_string("gin_bindings", [], "Extra bindings shared by every run.")
+    flags.DEFINE_list("methods", list(ORDER),
+                      "Methods to run, of " + ", ".join(ORDER) + ".")
+    flags.DEFINE_integer("seeds", 3, "Seeds per method: 0 .. seeds-1.")
+    flags.DEFINE_string("workdir", None, "Folder of all runs and the table.")
+    flags.DEFINE_string("report", None, "name:split whose mIoU the table shows.")
+    flags.DEFINE_string("data_dir", None, "TFDS data dir.")
+    flags.mark_flag_as_required("workdir")
+
+
+def layer_path(method):
+    """The gin layer that selects `method`."""
+    return os.path.join(LAYER_DIR, f"{method}.gin")
+
+
+def command(method, seed, run_dir, gin_files, gin_bindings, data_dir=None):
+    """The CLI command of one (method, seed): shared files, the layer, seed, bindings."""
+    line = [sys.executable, "-m", "gta_keras.main", f"--workdir={run_dir}"]
+    line += [f"--gin_file={path}" for path in gin_files]
+    line += [f"--gin_file={layer_path(method)}",
+             f"--gin_bindings=train.seed = {seed}", "--gin_bindings=train.verbose = 0"]
+    line += [f"--gin_bindings={binding}" for binding in gin_bindings]
+    if data_dir:
+        line.append(f"--data_dir={data_dir}")
+    return line
+
+
+def is_finished(run_dir, report, method):
+    """Whether the run's eval JSON for `report` exists (and is of this method).
+
+    Raises:
+      ValueError: the folder holds a finished run of another method.
+    """
+    path = runs_lib.eval_path(run_dir, report)
+    if not os.path.exists(path):
+        return False
+    with open(path) as f:
+        trained = json.load(f).get("method")
+    if trained != method:
+        raise ValueError(f"{path} is a run of method {trained!r}, not {method!r}; use "
+                         "another --workdir or remove that run.")
+    return True
+
+
+def gap_closed(methods):
+    """(method - source_only) / (target_only - source_only) of the mean mIoUs.
+
+    Returns:
+      method -> fraction, or None for every method when source_only or target_only is
+      missing or the bound is not above source_only (the gap is then undefined).
+    """
+    try:
+        low = methods["source_only"]["miou"]["mean"]
+        high = methods["target_only"]["miou"]["mean"]
+    except KeyError:
+        return {name: None for name in methods}
+    if not high > low:
+        return {name: None for name in methods}
+    return {name: (info["miou"]["mean"] - low) / (high - low)
+            for name, info in methods.items()}
+
+
+def paper_order_holds(methods):
+    """Whether the means order as the paper's: source-only < feature D < no patch < no aux
+    < full; None when a method of that chain is missing."""
+    chain = [name for name in ORDER if name in PAPER_TABLE_4]
+    if not all(name in methods for name in chain):
+        return None
+    means = [methods[name]["miou"]["mean"] for name in chain]
+    return all(a < b for a, b in zip(means, means[1:]))
+
+
+def markdown_table(methods, gaps):
+    """Table 4's rows (of the methods run): mIoU mean ± std, gap closed, the paper's."""
+    lines = ["| method | mIoU (%) | gap closed | seeds | paper (SYNTHIA→Cityscapes) |",
+             "|---|---|---|---|---|"]
+    for name in sorted(methods, key=_rank):
+        gap = gaps.get(name)
+        gap_text = "-" if gap is None else f"{100 * gap:.0f}%"
+        paper = PAPER_TABLE_4.get(name)
+        lines.append(f"| {ROW_NAMES.get(name, name)} (`{name}`) | "
+                     f"{summaries.cell(methods[name]['miou'])} | {gap_text} | "
+                     f"{methods[name]['num_seeds']} | "
+                     f"{'-' if paper is None else f'{paper:.1f}'} |")
+    return "\n".join(lines) + "\n"
+
+
+def report_text(summary):
+    """ablation.md: the table, what each row is, the order check, splits and times."""
+    methods, gaps = summary["methods"], summary["gap_closed"]
+    order = summary["paper_order_holds"]
+    order_text = {True: "yes", False: "no", None: "not all of its methods were run"}[order]
+    rows = "".join(f"- `{name}`: {adaptation_model.METHOD_DESCRIPTIONS.get(name, '')}\n"
+                   for name in sorted(methods, key=_rank))
+    splits = "".join(
+        f"- {name}, {split}: {summaries.cell(stat)}\n"
+        for name, info in sorted(methods.items(), key=lambda item: _rank(item[0]))
+        for split, stat in info["miou_by_split"].items())
+    seconds = "".join(
+        f"- {name}: {info['seconds']:.0f} s per run\n"
+        for name, info in sorted(methods.items(), key=lambda item: _rank(item[0]))
+        if info.get("seconds") is not None)
+    return (f"mIoU (%) on {summary['report']}, mean ± std over seeds "
+            f"{', '.join(str(s) for s in summary['seeds'])}; gap closed = (method − "
+            f"source_only) / (target_only − source_only), from the means.\n\n"
+            f"{markdown_table(methods, gaps)}\n"
+            f"Orders as the paper's Table 4 (source-only < feature D < no patch < no aux < "
+            f"full): {order_text}.\n\nMethods:\n\n{rows}\n"
+            f"Shared gin files: {', '.join(summary['gin_files']) or '-'}; bindings: "
+            f"{'; '.join(summary['gin_bindings']) or '-'}.\n\n"
+            f"mIoU (%) of every evaluated split:\n\n{splits}\n"
+            f"{summaries.checkpoint_lines(summary['runs'])}\n"
+            f"Wall time of training, evaluation and export (mean over seeds):\n\n{seconds or '-'}\n"
+            f"Machine: {summary['machine']}.\n")
+
+
+def summarize(records, report, seeds, gin_files=(), gin_bindings=()):
+    """The ablation.json content from the run records (`summaries.run_record`)."""
+    methods = summaries.summarize(records)
+    for name, info in methods.items():
+        times = [r["seconds"] for r in records if r["method"] == name and r.get("seconds")]
+        info["seconds"] = sum(times) / len(times) if times else None
+        info["description"] = adaptation_model.METHOD_DESCRIPTIONS.get(name)
+        info["reads_target_labels"] = any(r.get("reads_target_labels") for r in records
+                                          if r["method"] == name)
+    return {"report": report, "seeds": list(seeds), "gin_files": list(gin_files),
+            "gin_bindings": list(gin_bindings), "runs": records, "methods": methods,
+            "gap_closed": gap_closed(methods), "paper_order_holds": paper_order_holds(methods),
+            "paper_table_4": PAPER_TABLE_4,
+            "machine": f"{platform.node()}, {platform.processor() or platform.machine()}, "
+                       f"{os.cpu_count()} CPUs, Python {platform.python_version()}"}
+
+
+def write(summary, workdir):
+    """Writes DIR/ablation.json and DIR/ablation.md; returns the markdown."""
+    os.makedirs(workdir, exist_ok=True)
+    with open(os.path.join(workdir, "ablation.json"), "w") as f:
+        json.dump(summary, f, indent=2)
+    text = report_text(summary)
+    with open(os.path.join(workdir, "ablation.md"), "w") as f:
+        f.write(text)
+    return text
+
+
+def _rank(method):
+    return ORDER.index(method) if method in ORDER else len(ORDER)
+
+
+def run(gin_files, workdir, seeds=3, methods=ORDER, gin_bindings=(), report=None,
+        data_dir=None, run_fn=subprocess.run):
+    """Trains and evaluates each unfinished (method, seed), then writes the table.
+
+    Args:
+      gin_files: gin files shared by every run.
+      workdir: folder of the runs, ablation.json and ablation.md.
+      seeds: seeds per method, 0 .. seeds-1.
+      methods: methods to run (any of `ORDER`).
+      gin_bindings: bindings shared by every run.
+      report: "name:split" of the table; None for the first of `evaluate.datasets`.
+      data_dir: TFDS data dir.
+      run_fn: runs a command (`subprocess.run`; tests inject a fake).
+
+    Returns:
+      The summary written to ablation.json.
+    """
+    unknown = [m for m in methods if m not in adaptation_model.METHODS]
+    if unknown:
+        raise ValueError(f"Unknown methods {unknown}; use any of {ORDER}.")
+    gin.clear_config()
+    configurables.parse_gin(gin_files, gin_bindings)
+    report = report or gin.query_parameter("evaluate.datasets")[0]
+    gin.clear_config()
+    runs_lib.parse_dataset_spec(report)  # A malformed report fails before any training.
+    records = []
+    for method in methods:
+        for seed in range(seeds):
+            run_dir = os.path.join(workdir, f"{method}_seed{seed}")
+            if is_finished(run_dir, report, method):
+                print(f"{method} seed {seed}: finished, not run again", flush=True)
+            else:
+                start = time.time()
+                run_fn(command(method, seed, run_dir, gin_files, gin_bindings, data_dir),
+                       check=True)
+                with open(os.path.join(run_dir, SECONDS_FILE), "w") as f:
+                    json.dump({"seconds": time.time() - start}, f)
+            record = summaries.run_record(method, seed, run_dir, report,
+                                          _seconds(run_dir))
+            records.append(record)
+            print(f"{method} seed {seed}: mIoU {100 * record['miou']:.1f} at step "
+                  f"{record['checkpoint_step']}", flush=True)
+    summary = summarize(records, report, range(seeds), gin_files, gin_bindings)
+    print(write(summary, workdir))
+    return summary
+
+
+def _seconds(run_dir):
+    path = os.path.join(run_dir, SECONDS_FILE)
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)["seconds"]
+
+
+def main(argv):
+    del argv
+    run(FLAGS.gin_file, FLAGS.workdir, FLAGS.seeds, FLAGS.methods, FLAGS.gin_bindings,
+        FLAGS.report, FLAGS.data_dir)
+
+
+if __name__ == "__main__":
+    _define_flags()
+    app.run(main)

@@ -1,0 +1,138 @@
+"""scripts/ablation.py: the Table 4 math on fake eval JSONs, resuming, one real run."""
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from gta_keras import runs
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SMOKE = os.path.join(ROOT, "gin", "smoke.gin")
+REPORT = "procedural_streets/realistic:validation"
+
+
+@pytest.fixture(scope="module")
+def ablation():
+    spec = importlib.util.spec_from_file_location(
+        "ablation_script", os.path.join(ROOT, "scripts", "ablation.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _write_eval(run_dir, method, miou, step=2, spec=REPORT):
+    name, split = runs.parse_dataset_spec(spec)
+    path = runs.eval_path(run_dir, spec)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump({"dataset": name, "split": split, "miou": miou,
+                   "per_class_iou": {"road": miou + 0.1, "train": None},
+                   "checkpoint_step": step, "checkpoint_selection": "last",
+                   "method": method, "reads_target_labels": method == "target_only"}, f)
+
+
+# mIoU per method and seed: source-only 0.20 ± 0.02, target-only 0.60 ± 0.0, ...
+FAKE = {"source_only": (0.18, 0.22), "feature_d": (0.24, 0.28), "global_d": (0.30, 0.30),
+        "no_aux": (0.34, 0.34), "lsd": (0.40, 0.44), "target_only": (0.60, 0.60)}
+
+
+def _fake_runner(calls):
+    """A `subprocess.run` stand-in: writes the eval JSON the real run would."""
+
+    def run_fn(command, check):
+        assert check
+        calls.append(command)
+        workdir = next(a.split("=", 1)[1] for a in command if a.startswith("--workdir="))
+        layer = [a for a in command if a.startswith("--gin_file=")][-1]
+        method = os.path.basename(layer)[:-len(".gin")]
+        seed = int(next(a for a in command if "train.seed" in a).split("=")[-1])
+        _write_eval(workdir, method, FAKE[method][seed])
+
+    return run_fn
+
+
+def test_table_mean_std_and_gap_closed(ablation, tmp_path):
+    calls = []
+    summary = ablation.run([SMOKE], str(tmp_path), seeds=2, run_fn=_fake_runner(calls))
+    assert len(calls) == 12
+    methods = summary["methods"]
+    assert list(methods) == list(ablation.ORDER)
+    assert methods["source_only"]["miou"]["mean"] == pytest.approx(0.20)
+    assert methods["source_only"]["miou"]["std"] == pytest.approx(0.02)
+    gaps = summary["gap_closed"]
+    assert gaps["source_only"] == pytest.approx(0.0)
+    assert gaps["target_only"] == pytest.approx(1.0)
+    assert gaps["lsd"] == pytest.approx((0.42 - 0.20) / (0.60 - 0.20))  # 55%
+    assert gaps["feature_d"] == pytest.approx(0.06 / 0.40)
+    assert summary["paper_order_holds"] is True
+    assert methods["target_only"]["reads_target_labels"] is True
+    assert methods["lsd"]["reads_target_labels"] is False
+    table = (tmp_path / "ablation.md").read_text()
+    assert "| Source-only (`source_only`) | 20.0 ± 2.0 | 0% | 2 | 22.2 |" in table
+    assert "| Ours (full) (`lsd`) | 42.0 ± 2.0 | 55% | 2 | 34.5 |" in table
+    assert "| Target-only (upper bound) (`target_only`) | 60.0 ± 0.0 | 100% | 2 | - |" in table
+    assert "Orders as the paper's Table 4" in table and ": yes." in table
+    saved = json.loads((tmp_path / "ablation.json").read_text())
+    assert saved["gap_closed"] == pytest.approx(gaps)
+    # Each run: the shared file, then its method's layer, then the seed.
+    first = calls[0]
+    gin_files = [a for a in first if a.startswith("--gin_file=")]
+    assert gin_files == [f"--gin_file={SMOKE}",
+                         f"--gin_file={ablation.layer_path('source_only')}"]
+    assert "--gin_bindings=train.seed = 0" in first
+
+
+def test_finished_runs_are_not_run_again(ablation, tmp_path):
+    calls = []
+    ablation.run([SMOKE], str(tmp_path), seeds=1, methods=["source_only", "lsd"],
+                 run_fn=_fake_runner(calls))
+    assert len(calls) == 2
+    os.remove(runs.eval_path(str(tmp_path / "lsd_seed0"), REPORT))  # stopped part way
+    summary = ablation.run([SMOKE], str(tmp_path), seeds=1, methods=["source_only", "lsd"],
+                           run_fn=_fake_runner(calls))
+    assert len(calls) == 3 and "lsd_seed0" in calls[-1][3]
+    assert summary["methods"]["source_only"]["seconds"] is not None  # kept from run one
+
+
+def test_gap_is_undefined_without_both_ends_or_a_real_gap(ablation):
+    methods = {"source_only": {"miou": {"mean": 0.3}}, "lsd": {"miou": {"mean": 0.4}}}
+    assert ablation.gap_closed(methods) == {"source_only": None, "lsd": None}
+    methods["target_only"] = {"miou": {"mean": 0.2}}  # bound below source-only
+    assert set(ablation.gap_closed(methods).values()) == {None}
+    assert ablation.paper_order_holds(methods) is None
+
+
+def test_a_folder_of_another_method_is_refused(ablation, tmp_path):
+    _write_eval(str(tmp_path / "lsd_seed0"), "source_only", 0.2)
+    with pytest.raises(ValueError, match="not 'lsd'"):
+        ablation.is_finished(str(tmp_path / "lsd_seed0"), REPORT, "lsd")
+    with pytest.raises(ValueError, match="Unknown methods"):
+        ablation.run([SMOKE], str(tmp_path), methods=["cyclegan"], run_fn=None)
+
+
+@pytest.mark.slow
+def test_real_command_line_on_smoke_two_methods_one_seed(tmp_path):
+    """One real invocation: source_only and feature_d (no G) through the CLI."""
+    workdir = str(tmp_path / "ablation")
+    result = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "scripts", "ablation.py"),
+         f"--gin_file={SMOKE}", f"--workdir={workdir}", "--seeds=1",
+         "--methods=source_only,feature_d"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads(open(os.path.join(workdir, "ablation.json")).read())
+    assert list(summary["methods"]) == ["source_only", "feature_d"]
+    for method in ("source_only", "feature_d"):
+        run_dir = os.path.join(workdir, f"{method}_seed0")
+        with open(runs.eval_path(run_dir, REPORT)) as f:
+            result_json = json.load(f)
+        assert result_json["method"] == method
+        assert result_json["reads_target_labels"] is False
+        assert result_json["checkpoint_step"] == 2  # equal steps
+        with open(runs.operative_config_path(run_dir)) as f:
+            assert f"build_model.method = '{method}'" in f.read()
+    assert "Feature space based D" in open(os.path.join(workdir, "ablation.md")).read()
