@@ -16,6 +16,7 @@ from gta_keras import configurables
 from gta_keras import evaluation
 from gta_keras import export as export_lib
 from gta_keras import figures
+from gta_keras import machine
 from gta_keras import predictors
 from gta_keras import runs
 from gta_keras import selection
@@ -254,12 +255,14 @@ def evaluate(predictor, workdir, datasets=(), batch_size=1, report_protocols=Fal
       A dict "name:split" -> summary dict.
     """
     results = {}
+    stamp = machine.describe()  # Scores differ by CPU: every JSON says which one.
     for spec in datasets:
         name, split = runs.parse_dataset_spec(spec)
         summary = score_split(predictor.predict_classes, predictor.num_classes, name, split,
                               batch_size, report_protocols, data_dir=data_dir,
                               manual_dir=manual_dir)
         summary.update(predictor.description)
+        summary["machine"] = stamp
         path = runs.eval_path(workdir, spec, eval_dir)
         evaluation.write_json(summary, path)
         logging.info("Wrote %s", path)

@@ -23,7 +23,6 @@ if __name__ == "__main__":  # Run as a program, not imported: hide TF's start-up
 
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -34,6 +33,7 @@ import gin
 
 from gta_keras import configurables
 from gta_keras import experiment  # pylint: disable=unused-import  (registers configurables)
+from gta_keras import machine
 from gta_keras import runs as runs_lib
 from gta_keras import summaries
 from gta_keras.models import adaptation_model
@@ -177,7 +177,7 @@ def report_text(summary):
             f"mIoU (%) of every evaluated split:\n\n{splits}\n"
             f"{summaries.checkpoint_lines(summary['runs'])}\n"
             f"Wall time of training, evaluation and export (mean over seeds):\n\n{seconds or '-'}\n"
-            f"Machine: {summary['machine']}.\n")
+            f"Machine: {machine.one_line(summary['machine'])}.\n")
 
 
 def summarize(records, report, seeds, gin_files=(), gin_bindings=()):
@@ -193,8 +193,7 @@ def summarize(records, report, seeds, gin_files=(), gin_bindings=()):
             "gin_bindings": list(gin_bindings), "runs": records, "methods": methods,
             "gap_closed": gap_closed(methods), "paper_order_holds": paper_order_holds(methods),
             "paper_table_4": PAPER_TABLE_4,
-            "machine": f"{platform.node()}, {platform.processor() or platform.machine()}, "
-                       f"{os.cpu_count()} CPUs, Python {platform.python_version()}"}
+            "machine": machine.describe()}
 
 
 def write(summary, workdir):

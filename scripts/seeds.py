@@ -27,6 +27,7 @@ import gin
 
 from gta_keras import configurables
 from gta_keras import experiment  # pylint: disable=unused-import  (registers configurables)
+from gta_keras import machine
 from gta_keras import runs
 from gta_keras import summaries
 
@@ -90,8 +91,10 @@ def main(argv):
             print(f"{method} seed {seed}: mIoU {100 * record['miou']:.1f} at step "
                   f"{record['checkpoint_step']} ({seconds:.0f} s)", flush=True)
     methods = summarize(records)
+    stamp = machine.describe()
     summary = {"report": report, "gin_files": FLAGS.gin_file,
-               "gin_bindings": FLAGS.gin_bindings, "runs": records, "methods": methods}
+               "gin_bindings": FLAGS.gin_bindings, "runs": records, "methods": methods,
+               "machine": stamp}
     with open(os.path.join(FLAGS.workdir, "summary.json"), "w") as f:
         json.dump(summary, f, indent=2)
     table = markdown_table(methods)
@@ -99,7 +102,8 @@ def main(argv):
         f"- {method}, {split}: {_cell(stat)}\n" for method, info in methods.items()
         for split, stat in info["miou_by_split"].items())
     text = (f"IoU (%) on {report}, mean ± std over {FLAGS.seeds} seeds\n\n{table}\n"
-            f"mIoU (%) of every evaluated split:\n\n{splits}\n{checkpoint_lines(records)}")
+            f"mIoU (%) of every evaluated split:\n\n{splits}\n{checkpoint_lines(records)}\n"
+            f"Machine: {machine.one_line(stamp)}.\n")
     with open(os.path.join(FLAGS.workdir, "summary.md"), "w") as f:
         f.write(text)
     print(text)

@@ -70,7 +70,7 @@ def test_evaluation_writes_the_eval_json(run):
     metrics = run.first_eval
     for key in ("dataset", "split", "num_images", "class_names", "per_class_iou", "miou",
                 "pixel_accuracy", "eval_size", "upsampling", "checkpoint_step",
-                "checkpoint_selection", "method"):
+                "checkpoint_selection", "method", "machine"):
         assert key in metrics, key
     assert metrics["checkpoint_step"] == 2
     assert metrics["checkpoint_selection"] == "last"
