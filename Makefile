@@ -1,5 +1,7 @@
 # The two commands: `make demo` (the main job) and `make test` (the suite).
 # `make test-fast` skips the end-to-end runs (tests marked slow).
+# `make bazel-test`: the same tests as Bazel targets, offline (docs/bazel.md);
+# `make bazel-quick` without the slow ones.
 PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
@@ -23,3 +25,19 @@ test-fast: $(STAMP)
 
 clean:
 	rm -rf runs
+
+# Bazel 4 from the package registry if missing (third_party/bazel/install_bazel.sh), the venv
+# Bazel's Python comes from, `bazel test`, then a check that every target's log shows as many
+# passed tests as `pytest --collect-only` counts in its file.
+.PHONY: bazel-test bazel-quick
+BAZEL_FLAGS ?=
+
+bazel-test: $(STAMP)
+	third_party/bazel/install_bazel.sh
+	bazel test $(BAZEL_FLAGS) //...
+	$(VENV)/bin/python third_party/bazel/check_test_counts.py
+
+bazel-quick: $(STAMP)
+	third_party/bazel/install_bazel.sh
+	bazel test --config=quick $(BAZEL_FLAGS) //...
+	$(VENV)/bin/python third_party/bazel/check_test_counts.py --skip_tag=slow

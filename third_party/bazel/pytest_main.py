@@ -1,0 +1,48 @@
+"""Runs one pytest file as a Bazel `py_test`: `main` of every test target in BUILD.
+
+  py_test(srcs = [<this file>, "staged/tests/test_x.py"], args = ["staged/tests/test_x.py"])
+
+pytest's exit status is the test's: a failing, erroring or missing test fails the target
+(a `py_test` whose main is the test module itself only imports it and exits 0). pytest.ini
+and conftest.py come from the staged tree, so markers, warnings filters and fixtures are the
+same as under `make test`; the JUnit report goes where Bazel asks ($XML_OUTPUT_FILE), so
+`bazel-testlogs/<target>/test.xml` lists every test case.
+"""
+
+import importlib.util
+import os
+import sys
+
+
+def _check_origin(name):
+    """Fails if `name` would be imported from outside Bazel's runfiles (the working tree)."""
+    try:
+        spec = importlib.util.find_spec(name)
+    except ImportError:
+        spec = None
+    origin = spec.origin if spec else None
+    print(f"pytest_main: {name} from {origin or '(nowhere: not importable here)'}", flush=True)
+    runfiles = os.environ.get("TEST_SRCDIR") or os.environ.get("RUNFILES_DIR")
+    if origin and runfiles and not os.path.abspath(origin).startswith(
+            os.path.abspath(runfiles) + os.sep):
+        sys.exit(f"pytest_main: {name} must come from Bazel's runfiles ({runfiles}), "
+                 f"not {origin}")
+
+
+def main(argv):
+    # Not this file's folder on sys.path: the staged tree is, as under pytest.
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
+    for name in ("gta_keras", "gta_keras.datasets"):
+        _check_origin(name)
+    import pytest  # pylint: disable=g-import-not-at-top
+
+    args = list(argv)
+    xml = os.environ.get("XML_OUTPUT_FILE")
+    if xml:
+        args.append(f"--junitxml={xml}")
+    return pytest.main(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
