@@ -41,3 +41,13 @@ bazel-quick: $(STAMP)
 	third_party/bazel/install_bazel.sh
 	bazel test --config=quick $(BAZEL_FLAGS) //...
 	$(VENV)/bin/python third_party/bazel/check_test_counts.py --skip_tag=slow
+
+# `make bench`: the demo's step speed, then the paper's full-width model (one JSON each;
+# docs/performance.md). BENCH_SIZE is the paper mode's HxW.
+.PHONY: bench
+BENCH_SIZE ?= 160x320
+
+bench: $(STAMP)
+	mkdir -p runs/bench
+	$(VENV)/bin/python scripts/benchmark.py --gin_file=gin/demo.gin --output=runs/bench/demo.json
+	$(VENV)/bin/python scripts/benchmark.py --mode=paper --size=$(BENCH_SIZE) --output=runs/bench/paper.json

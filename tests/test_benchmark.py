@@ -1,0 +1,68 @@
+"""The benchmark's paper mode prints one JSON object with every key (tiny model, 64x64)."""
+
+import json
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+
+import benchmark  # pylint: disable=wrong-import-position
+import pytest  # pylint: disable=wrong-import-position
+
+# Tiny players: the graph traces dominate this test's time, so G and D get no residual
+# blocks; the demo's step that the pipeline is compared with gets the same.
+SMALL = ["--gin_bindings=generator.blocks_per_stage = 0",
+         "--gin_bindings=discriminator.blocks_per_stage = 0"]
+SMALL_DEMO = ["--pipeline_gin_bindings=generator.blocks_per_stage = 0",
+              "--pipeline_gin_bindings=discriminator.blocks_per_stage = 0"]
+
+
+# Five graph traces (three steps, the memory child's, the demo's) make this ~60 s on an
+# idle 2-core machine and 160 s on a loaded one: marked slow, so `make test-fast` skips it.
+@pytest.mark.slow
+def test_paper_mode_json_has_every_key(tmp_path):
+    output = tmp_path / "paper.json"
+    command = [sys.executable, os.path.join(ROOT, "scripts", "benchmark.py"),
+               "--mode=paper", "--size=64x64", "--width_multiplier=0.03125",
+               "--fc_width=8", "--num_classes=3", "--steps=1", "--warmup=1",
+               "--memory_size=64x64", "--export_size=64x64", "--export_repeats=1",
+               "--matmul_size=128", "--pipeline_batches=2", f"--output={output}"]
+    done = subprocess.run(command + SMALL + SMALL_DEMO, cwd=ROOT, check=False,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = json.loads(output.read_text())
+    assert set(benchmark.PAPER_KEYS) <= set(results)
+    assert results["step_flops"] > 0
+    assert results["step_flops_by_op"]["Conv2DBackpropFilter"] > 0
+    assert results["unknown_shape_ops"] == 0
+    assert set(results["train_seconds_per_step"]) == {
+        "lsd/single_pass", "lsd/sequential", "source_only/single_pass"}
+    assert all(results["losses_finite"].values())
+    assert results["peak_memory_step"]["peak_rss_gib"] > 0
+    assert results["peak_memory_step"]["losses_finite"]
+    assert results["export_seconds_per_image"] > 0
+    assert results["pipeline_images_per_second"] > 0
+    assert results["utilisation_of_tf_matmul"] > 0
+    assert results["machine"]["cores"] >= 1
+
+
+def test_flop_counter_counts_a_conv_and_its_gradients():
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+    kernel = tf.Variable(tf.ones([3, 3, 2, 4]))
+    image = tf.Variable(tf.ones([1, 8, 8, 2]))
+
+    @tf.function
+    def step():
+        with tf.GradientTape() as tape:
+            out = tf.nn.conv2d(image, kernel, 1, "SAME")
+            loss = tf.reduce_sum(out * out)
+        return tape.gradient(loss, [image, kernel])
+
+    total, by_type, unknown = benchmark.count_graph_flops(
+        step.get_concrete_function().graph)
+    forward = 2 * 8 * 8 * 4 * 3 * 3 * 2  # 2 x output elements x kernel taps x in channels
+    assert by_type == {"Conv2D": forward, "Conv2DBackpropInput": forward,
+                       "Conv2DBackpropFilter": forward}
+    assert total == 3 * forward and unknown == 0
