@@ -202,10 +202,11 @@ def count_graph_flops(graph):
 
     Counts convolutions (Conv2D, and the Conv2DBackpropInput / Conv2DBackpropFilter ops of
     the backward pass and of transposed convolutions) and matmuls as 2 x multiply-adds;
-    elementwise ops, norms, reductions and the optimizer's updates are left out (a few
-    percent at most here). TF's own profiler (`tf.compat.v1.profiler`) registers FLOPs
-    for the forward Conv2D only, not the backprop ops, which is why this counts itself;
-    `profiler_conv2d_flops` cross-checks the Conv2D part against the profiler.
+    elementwise ops, norms, reductions and the optimizer's updates are left out. The graph
+    is the traced one, before grappler prunes ops whose outputs nothing uses (e.g. filter
+    gradients of D's kernels inside G's and F's backward passes, if TF emits them), so this
+    is an upper bound of the work run. `profiler_flops` (TF's profiler, which also counts
+    elementwise ops) cross-checks it.
 
     Returns:
       (total flops, {op type: flops}, number of ops whose shapes were not static).
@@ -221,7 +222,7 @@ def count_graph_flops(graph):
 
 
 def profiler_flops(graph):
-    """The TF profiler's float_ops of `graph` (forward Conv2D, BiasAdd, ... only)."""
+    """The TF profiler's float_ops of `graph` (convolutions, matmuls, elementwise ops)."""
     options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
     options["output"] = "none"
     return tf.compat.v1.profiler.profile(graph, options=options).total_float_ops
@@ -521,6 +522,8 @@ def paper_main():
         results["trace_seconds"][name] = round(measured["trace"], 1)
         results["losses_finite"][name] = all(
             np.isfinite(v) for v in measured["losses"].values())
+        print(f"{name}: median {measured['median']:.3f} s, first step "
+              f"{measured['first_step']:.1f} s", file=sys.stderr)  # progress
         if count:
             results["step_flops"] = measured["flops"]
             results["step_flops_by_op"] = measured["flops_by_op"]
@@ -535,9 +538,10 @@ def paper_main():
         "forward + backward + optimizer of one lsd/single_pass step, counted from the "
         "traced step's graph (tf.function concrete function) by count_graph_flops: "
         "2 x multiply-adds of Conv2D, Conv2DBackpropInput, Conv2DBackpropFilter and "
-        "MatMul ops from their static shapes; elementwise ops not counted. "
-        "profiler_float_ops is tf.compat.v1.profiler's float_operation on the same graph, "
-        "which registers forward Conv2D/BiasAdd but no backprop ops.")
+        "MatMul ops from their static shapes; elementwise ops not counted; the graph before "
+        "grappler's pruning (an upper bound). profiler_float_ops is "
+        "tf.compat.v1.profiler's float_operation on the same graph (elementwise ops "
+        "included), a cross-check.")
     gflops = results["step_flops"] / 1e9
     step_rate = gflops / results["train_seconds_per_step"]["lsd/single_pass"]
     results["step_gflops_per_second"] = round(step_rate, 1)
