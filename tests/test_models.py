@@ -201,7 +201,7 @@ def test_imagenet_init_from_a_keras_vgg16_file(tmp_path):
     conv = tf.nn.conv2d(pool5, fc6_kernel, 1, "VALID")[:, 0, 0] + fc6_bias
     np.testing.assert_allclose(conv, dense, rtol=1e-4, atol=1e-3)
     small = embedder_lib.build_embedder(1 / 32, 8)
-    with pytest.raises(ValueError, match="width_multiplier=1.0"):
+    with pytest.raises(ValueError, match="embedder.width_multiplier = 1.0"):
         vgg_init.initialize_embedder_from_vgg16(small, path)
 
 
