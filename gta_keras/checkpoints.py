@@ -7,7 +7,9 @@ lose the optimizer state of an alternating GAN; a `tf.train.Checkpoint` names ea
 import copy
 import os
 
+from absl import logging
 import keras
+import numpy as np
 import tensorflow as tf
 
 
@@ -17,6 +19,14 @@ class CheckpointMismatchError(ValueError):
 
 class CheckpointNotFoundError(FileNotFoundError):
     """There is no checkpoint where one is needed."""
+
+
+class CorruptCheckpointError(ValueError):
+    """No kept checkpoint can be read (truncated or damaged files)."""
+
+
+class DivergenceError(RuntimeError):
+    """A loss became NaN or infinite; training stopped without saving that state."""
 
 
 class Checkpointer:
@@ -37,7 +47,14 @@ class Checkpointer:
             parts["discriminator"] = model.discriminator
         parts.update(model.optimizers())
         self.model = model
-        self.checkpoint = tf.train.Checkpoint(**parts)
+        # Dropout's random states (keras SeedGenerator variables, not among the weights):
+        # with them a resumed run draws the masks the uninterrupted run would have drawn.
+        self.seed_states = seed_states(model)
+        self.checkpoint = tf.train.Checkpoint(**parts, seed_states=self.seed_states)
+        # Restored apart, so that checkpoints written before seed states were saved
+        # still restore (their dropout then draws other masks).
+        self._parts = tf.train.Checkpoint(**parts)
+        self._seeds = tf.train.Checkpoint(seed_states=self.seed_states)
         self.manager = tf.train.CheckpointManager(
             self.checkpoint, directory, max_to_keep=max_to_keep,
             step_counter=model.f_optimizer.iterations)
@@ -76,14 +93,35 @@ class Checkpointer:
           CheckpointMismatchError: if the checkpoint was written by a differently
             configured model or optimizer.
         """
-        path = self.manager.latest_checkpoint
-        if path is None:
+        newest_first = self.paths[::-1]
+        latest = self.manager.latest_checkpoint
+        if latest and latest not in newest_first:
+            newest_first.insert(0, latest)
+        if not newest_first:
             if require:
                 raise CheckpointNotFoundError(
                     f"No checkpoint in {self.manager.directory}. Train first (--mode=train) "
                     "or point --workdir at a trained run.")
             return None
-        return self.restore(path)
+        # A kill while a checkpoint is written leaves the `checkpoint` index naming the
+        # previous one (TensorFlow renames it into place last); damaged files (a full disk,
+        # a copy cut short) fall back to the next older checkpoint.
+        errors = []
+        for path in newest_first:
+            try:
+                self.restore(path)
+            except CorruptCheckpointError as error:
+                errors.append(str(error))
+                logging.warning("%s; trying the previous checkpoint.", error)
+                print(f"gta_keras: {error}; trying the previous checkpoint.", flush=True)
+                continue
+            if errors:
+                print(f"gta_keras: resumed from the older checkpoint {path} (step "
+                      f"{step_of(path)}).", flush=True)
+            return path
+        raise CorruptCheckpointError(
+            f"No checkpoint in {self.manager.directory} can be read: {errors[0]}. Delete the "
+            "damaged files (or the folder) to start over, or restore a copy.")
 
     @property
     def paths(self):
@@ -98,11 +136,21 @@ class Checkpointer:
             configured model or optimizer.
         """
         # Parts a method does not use (G and D for source_only) may be in the file.
-        _restore(self.checkpoint, path,
-                 problem=f"{path} does not fit the model and optimizers built from this "
-                 "gin configuration",
-                 advice="Use the gin files and bindings the run was trained with; they are "
-                 "in its operative_config.gin.")
+        try:
+            _restore(self._parts, path,
+                     problem=f"{path} does not fit the model and optimizers built from "
+                     "this gin configuration",
+                     advice="Use the gin files and bindings the run was trained with; they "
+                     "are in its operative_config.gin.")
+            self._seeds.restore(path).expect_partial()
+            # The file's save counter, read through the other root, so that saves go on
+            # counting as in the uninterrupted run.
+            self.checkpoint.save_counter.assign(self._parts.save_counter)
+        except (tf.errors.OpError, IndexError) as error:
+            # Truncated or damaged files: DataLossError, or IndexError ("Read less bytes
+            # than requested") from TensorFlow's checkpoint reader.
+            reason = str(error).strip().split("\n", 1)[0]
+            raise CorruptCheckpointError(f"Checkpoint {path} is damaged ({reason})") from error
         return path
 
 
@@ -164,6 +212,45 @@ def _restore(checkpoint, path, problem, advice):
     except (AssertionError, ValueError) as error:
         reason = str(error).strip().split("\n", 1)[0]
         raise CheckpointMismatchError(f"{problem} ({reason}). {advice}") from error
+
+
+def seed_states(model):
+    """The random-state variables (dropout's SeedGenerators) of F, C, G and D, in order."""
+    states = []
+    for part in (model.embedder, model.classifier, model.generator, model.discriminator):
+        if part is None:
+            continue
+        weights = {id(w) for w in part.weights}
+        states.extend(v for v in part.variables if id(v) not in weights)
+    return states
+
+
+class StopOnNonFinite(keras.callbacks.Callback):
+    """Stops training in the step where a loss becomes NaN or infinite, before any save.
+
+    Raises `DivergenceError` naming the loss and the step; the newest checkpoint (the
+    last good state) stays the newest. Keras' TerminateOnNaN only watches a "loss" log,
+    which this model has not (it logs d_loss, g_loss, f_loss, seg_loss).
+    """
+
+    def __init__(self, checkpointer):
+        super().__init__()
+        self.checkpointer = checkpointer
+
+    def on_train_batch_end(self, batch, logs=None):
+        for name, value in (logs or {}).items():
+            if not np.all(np.isfinite(np.asarray(value, dtype=np.float64))):
+                self.model.stop_training = True
+                step = self.checkpointer.step
+                newest = self.checkpointer.manager.latest_checkpoint
+                kept = (f"the newest checkpoint, {newest} (step {step_of(newest)}), is "
+                        "kept and a rerun resumes from it" if newest
+                        else "no checkpoint was written")
+                raise DivergenceError(
+                    f"{name} became {float(np.ravel(np.asarray(value))[0])} at step {step}: "
+                    f"training stopped without saving that state; {kept}. Lower the "
+                    "learning rates (f/adam, g/adam, d/adam.learning_rate) or the loss "
+                    "weights, or check the input data.")
 
 
 class CheckpointCallback(keras.callbacks.Callback):

@@ -6,6 +6,7 @@ folder's layout lives in `runs`, the checkpoint-selection rule in `selection`.
 
 import json
 import os
+import tempfile
 
 from absl import logging
 import gin
@@ -13,6 +14,7 @@ import keras
 
 from gta_keras import checkpoints
 from gta_keras import configurables
+from gta_keras import distribution
 from gta_keras import evaluation
 from gta_keras import export as export_lib
 from gta_keras import figures
@@ -60,12 +62,18 @@ def build_compiled_model(skip_imagenet_weights=False):
 @gin.configurable(denylist=["workdir", "data_dir", "manual_dir", "dataset_fn", "model_fn"])
 def train(workdir, steps=100000, steps_per_epoch=1000, seed=0, checkpoints_to_keep=3,
           verbose=1, warm_start_from=None, track_best=None, track_best_every=500,
-          track_best_batch_size=1, data_dir=None, manual_dir=None,
+          track_best_batch_size=1, deterministic=False, data_dir=None, manual_dir=None,
           dataset_fn=pipeline.make_train_dataset, model_fn=build_compiled_model):
     """Trains (or resumes training of) the model of `factory.build_model`.
 
     A checkpoint is written at the end of every epoch; training resumes from the newest
-    one in `workdir/checkpoints`. Scalars go to `workdir/logs` for TensorBoard, the
+    readable one in `workdir/checkpoints`, on the batches the uninterrupted run would have
+    seen from there (`make_train_dataset.start_step`); the checkpoint holds F, C, G, D,
+    every optimizer and dropout's random states, so with `deterministic` a resumed run is
+    bit for bit the uninterrupted one. A NaN or infinite loss stops training in that step
+    (`checkpoints.DivergenceError`) without saving it. The strategy of
+    `distribution.make_strategy` (gin `distribution.strategy`) holds the model, its
+    optimizers and checkpoints. Scalars go to `workdir/logs` for TensorBoard, the
     operative gin config to `workdir/operative_config.gin` (when training starts, so that
     a run that dies still says what it was, and again at the end).
 
@@ -84,19 +92,34 @@ def train(workdir, steps=100000, steps_per_epoch=1000, seed=0, checkpoints_to_ke
         in `workdir/best_checkpoint/` for `checkpoint_selection.rule = 'tracked_best'`.
       track_best_every: steps between those scores (500 in the reference code).
       track_best_batch_size: images per batch when scoring `track_best`.
+      deterministic: TensorFlow's op determinism (`distribution.enable_determinism`):
+        the same run gives the same bits, resumed or not; slower on GPU.
       data_dir: TFDS data dir.
       manual_dir: folder of manual downloads.
-      dataset_fn: `pipeline.make_train_dataset`-like: called once with `data_dir`,
-        `manual_dir`, `seed` and `before_reading`, which it must call once the data is
-        on disk and before reading it.
+      dataset_fn: `pipeline.make_train_dataset`-like: called with `data_dir`,
+        `manual_dir`, `seed`, `start_step` (the step training resumes at) and
+        `before_reading`, which it must call once the data is on disk and before reading
+        it (called again, with a no-op `before_reading`, if the newest checkpoint is
+        damaged and an older one is restored).
       model_fn: makes the compiled model; called after `before_reading`.
 
     Returns:
       (model, checkpointer) after training.
     """
+    for name, value in (("steps", steps), ("steps_per_epoch", steps_per_epoch)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise pipeline.ConfigurationError(
+                f"train.{name} must be a positive whole number, not {value!r}.")
     if steps % steps_per_epoch:
-        raise ValueError(f"steps ({steps}) must be a multiple of steps_per_epoch "
-                         f"({steps_per_epoch}).")
+        raise pipeline.ConfigurationError(
+            f"train.steps ({steps}) must be a multiple of train.steps_per_epoch "
+            f"({steps_per_epoch}).")
+    if deterministic:
+        distribution.enable_determinism()
+    try:
+        strategy = distribution.make_strategy()
+    except ValueError as error:
+        raise pipeline.ConfigurationError(str(error)) from error
     directory = checkpoints.checkpoint_directory(workdir)
     start = checkpoints.latest_step(directory)
     # A wrong warm-start path fails now, before any data is prepared.
@@ -106,26 +129,39 @@ def train(workdir, steps=100000, steps_per_epoch=1000, seed=0, checkpoints_to_ke
     # Preparing it (generating the demo's procedural_streets on first use) draws from the
     # global random state, so the seeding waits until the data is on disk: the initial
     # weights and the data order are then the same whether or not the data had to be
-    # generated. A resumed run draws new crops instead of replaying those of the first
-    # epochs.
-    dataset = dataset_fn(data_dir=data_dir, manual_dir=manual_dir, seed=seed + start,
+    # generated. A resumed run continues on the batches of the uninterrupted run.
+    dataset = dataset_fn(data_dir=data_dir, manual_dir=manual_dir, seed=seed,
+                         start_step=start,
                          before_reading=lambda: keras.utils.set_random_seed(seed))
-    model = model_fn()
-    if dataset_fn is pipeline.make_train_dataset:
-        _check_labelled_domain(model.method)
-    checkpointer = checkpoints.Checkpointer(model, directory, checkpoints_to_keep)
-    restored = checkpointer.restore_latest()
-    if restored:
-        logging.info("Resuming from %s at step %d.", restored, checkpointer.step)
-    elif warm_start_path:
-        logging.info("Warm start of F and C from %s.",
-                     checkpoints.warm_start(model, warm_start_path))
-    _write_operative_config(workdir)
+    with strategy.scope():  # The variables of the model, optimizers and checkpoints.
+        model = model_fn()
+        if dataset_fn is pipeline.make_train_dataset:
+            _check_labelled_domain(model.method)
+        # Every worker saves (a save may need them all), but only the chief into the run;
+        # the others into a scratch folder. All resume from the run's checkpoints.
+        chief = distribution.is_chief(strategy)
+        checkpointer = checkpoints.Checkpointer(
+            model, directory if chief else tempfile.mkdtemp(prefix="gta_keras_worker_"),
+            checkpoints_to_keep)
+        reader = checkpointer if chief else checkpointer.sibling(directory,
+                                                                 checkpoints_to_keep)
+        restored = reader.restore_latest()
+        if restored:
+            logging.info("Resuming from %s at step %d.", restored, checkpointer.step)
+        elif warm_start_path:
+            logging.info("Warm start of F and C from %s.",
+                         checkpoints.warm_start(model, warm_start_path))
+    if checkpointer.step != start:  # The newest checkpoint was damaged: an older one.
+        dataset = dataset_fn(data_dir=data_dir, manual_dir=manual_dir, seed=seed,
+                             start_step=checkpointer.step, before_reading=lambda: None)
+    if chief:
+        _write_operative_config(workdir)
     if checkpointer.step < steps:
         callbacks = [
+            checkpoints.StopOnNonFinite(checkpointer),
             checkpoints.CheckpointCallback(checkpointer),
-            keras.callbacks.TensorBoard(runs.log_dir(workdir)),
-            keras.callbacks.TerminateOnNaN(),
+            keras.callbacks.TensorBoard(runs.log_dir(workdir) if chief
+                                        else tempfile.mkdtemp(prefix="gta_keras_logs_")),
         ]
         if track_best:
             callbacks.append(_best_tracker(model, checkpointer, workdir, track_best,
@@ -135,7 +171,8 @@ def train(workdir, steps=100000, steps_per_epoch=1000, seed=0, checkpoints_to_ke
                   initial_epoch=checkpointer.step // steps_per_epoch,
                   steps_per_epoch=steps_per_epoch, callbacks=callbacks, verbose=verbose,
                   shuffle=False)  # The pipeline shuffles; Keras cannot shuffle tf.data.
-    _write_operative_config(workdir)
+    if chief:
+        _write_operative_config(workdir)
     return model, checkpointer
 
 
@@ -150,7 +187,7 @@ def _check_labelled_domain(method):
     except ValueError:  # Not bound: the default.
         labelled = "source"
     if (method == "target_only") != (labelled == "target"):
-        raise ValueError(
+        raise pipeline.ConfigurationError(
             f"build_model.method = {method!r} with make_train_dataset.labelled_domain = "
             f"{labelled!r}: method 'target_only' (and only it) trains on the target's "
             "labels; bind both together, as gin/ablations/target_only.gin does.")

@@ -22,6 +22,10 @@ class DatasetUnavailableError(RuntimeError):
     """A dataset is not prepared and cannot be prepared here (e.g. manual download)."""
 
 
+class ConfigurationError(ValueError):
+    """A setting that cannot work (the command line reports it in one line)."""
+
+
 def prepare_split(name, data_dir=None, manual_dir=None):
     """Makes sure a TFDS dataset is on disk (downloading or generating it if it can).
 
@@ -97,14 +101,15 @@ def _manual_download_message(name, builder, manual_dir, error):
     return message
 
 
-@gin.configurable(denylist=["seed", "data_dir", "manual_dir", "load_fn", "before_reading",
-                           "prepare_fn"])
+@gin.configurable(denylist=["seed", "start_step", "data_dir", "manual_dir", "load_fn",
+                           "before_reading", "prepare_fn"])
 def make_train_dataset(source=gin.REQUIRED, target=gin.REQUIRED, image_size=(320, 640),
                        batch_size=1, seed=0, crop="resized", min_crop_fraction=0.5,
                        source_width=None,
                        source_split="train", target_split="train", shuffle_buffer=1000,
-                       labelled_domain="source", data_dir=None, manual_dir=None,
-                       load_fn=load_split, before_reading=None, prepare_fn=prepare_split):
+                       labelled_domain="source", start_step=0, data_dir=None,
+                       manual_dir=None, load_fn=load_split, before_reading=None,
+                       prepare_fn=prepare_split):
     """Infinite, shuffled batches of (x_s, y_s, x_t) for `DomainAdaptationModel.fit`.
 
     Both domains get the same kind of random crop: "resized" (the paper's "resized and
@@ -134,6 +139,10 @@ def make_train_dataset(source=gin.REQUIRED, target=gin.REQUIRED, image_size=(320
       target_split: split of the target.
       shuffle_buffer: examples in each shuffle buffer.
       labelled_domain: "source" (default) or "target" (the target-only bound); see above.
+      start_step: the first batch is the one a run from step 0 would train on at this
+        step: a resumed run (`experiment.train`) sees the batches, crops and order of the
+        uninterrupted run. The fast-forward reads, decodes and shuffles
+        `start_step * batch_size` examples of each domain, without cropping them.
       data_dir: TFDS data dir.
       manual_dir: folder of manual downloads.
       load_fn: `load_split`-like loader (tests inject their own).
@@ -147,9 +156,11 @@ def make_train_dataset(source=gin.REQUIRED, target=gin.REQUIRED, image_size=(320
     """
     _check_size(image_size)
     if crop not in CROPS:
-        raise ValueError(f"Unknown make_train_dataset.crop {crop!r}; use one of {CROPS}.")
+        raise ConfigurationError(
+            f"Unknown make_train_dataset.crop {crop!r}; use one of {CROPS}.")
     if labelled_domain not in LABELLED_DOMAINS:
-        raise ValueError(f"Unknown make_train_dataset.labelled_domain {labelled_domain!r}; "
+        raise ConfigurationError(
+            f"Unknown make_train_dataset.labelled_domain {labelled_domain!r}; "
                          f"use one of {LABELLED_DOMAINS}.")
     if labelled_domain == "target":
         # The target's labelled training split takes the source's place; source_width
@@ -184,13 +195,23 @@ def make_train_dataset(source=gin.REQUIRED, target=gin.REQUIRED, image_size=(320
         cropped, _ = crop_pair(image, placeholder, _seed(seed + 1, index))
         return cropped
 
+    # The examples already trained on are skipped before they are cropped: their indices
+    # (the crops' seeds) and the shuffle's state stay those of the uninterrupted run.
+    skipped = start_step * batch_size
     source_ds = (source_ds.shuffle(shuffle_buffer, seed=seed).repeat().enumerate()
-                 .map(crop_source, num_parallel_calls=tf.data.AUTOTUNE))
+                 .skip(skipped).map(crop_source, num_parallel_calls=tf.data.AUTOTUNE))
     target_ds = (target_ds.shuffle(shuffle_buffer, seed=seed + 1).repeat().enumerate()
-                 .map(crop_target, num_parallel_calls=tf.data.AUTOTUNE))
+                 .skip(skipped).map(crop_target, num_parallel_calls=tf.data.AUTOTUNE))
     triplets = tf.data.Dataset.zip(source_ds, target_ds).map(
         lambda source, target_image: (source[0], source[1], target_image))
-    return triplets.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+    batches = triplets.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+    # Several workers (MultiWorkerMirroredStrategy): each keeps its own share of every
+    # global batch, so the workers together train on the batches of one device. (On one
+    # host this option does nothing.)
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = (
+        tf.data.experimental.AutoShardPolicy.DATA)
+    return batches.with_options(options)
 
 
 def make_eval_dataset(name, split, batch_size=1, data_dir=None, manual_dir=None,
@@ -222,6 +243,6 @@ def _seed(seed, index):
 def _check_size(image_size):
     height, width = image_size
     if height % 32 or width % 32:
-        raise ValueError(
+        raise ConfigurationError(
             f"Training size {tuple(image_size)} must have sides divisible by 32 (F's output "
             "stride); e.g. 320x640 or 512x1024.")

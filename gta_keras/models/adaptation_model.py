@@ -3,6 +3,7 @@
 import keras
 import tensorflow as tf
 
+from gta_keras import distribution
 from gta_keras import losses
 from gta_keras.data import preprocessing
 from gta_keras.models import discriminator as discriminator_lib
@@ -333,7 +334,12 @@ class DomainAdaptationModel(keras.Model):
             del tape
         for name, value in step_losses.items():
             self.trackers[name].update_state(value)
-        return {name: self.trackers[name].result() for name in step_losses}
+        logs = {name: self.trackers[name].result() for name in step_losses}
+        if distribution.is_multi_worker(tf.distribute.get_strategy()):
+            # Keras reduces every log along axis 0 across workers, which fails on scalars
+            # (keras-team/keras#20585): rank-1 logs there, scalars everywhere else.
+            logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
+        return logs
 
     def predict_classes(self, images, output_size):
         """Class ids at `output_size` for RGB images in [0, 255] of any size."""
@@ -353,6 +359,13 @@ class DomainAdaptationModel(keras.Model):
                      "segmenter": "f_loss"}[player]
         variables = self.player_variables(player)
         gradients = tape.gradient(step_losses[loss_name], variables)
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        if replicas > 1:
+            # The optimizers sum gradients over replicas: each replica contributes the
+            # gradient of its share of the global batch's mean loss, loss / replicas (the
+            # tape may have stopped recording, so the gradients are scaled instead). On
+            # one device nothing changes, not even a bit.
+            gradients = [None if g is None else g / replicas for g in gradients]
         if player == "segmenter":
             pairs = list(zip(gradients, variables))
             bias_pairs = [p for p in pairs if _is_bias(p[1])]
