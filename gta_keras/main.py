@@ -6,6 +6,7 @@ if __name__ == "__main__":  # Run as a program, not imported: hide TF's start-up
     quiet.install()
 
 import sys
+import tokenize
 
 from absl import app
 from absl import flags
@@ -32,14 +33,24 @@ def main(argv):
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
     if not FLAGS.gin_file:
         raise app.UsageError("Give at least one --gin_file, e.g. --gin_file=gin/demo.gin.")
-    configurables.parse_gin(FLAGS.gin_file, FLAGS.gin_bindings)
+    try:
+        configurables.parse_gin(FLAGS.gin_file, FLAGS.gin_bindings)
+    except (FileNotFoundError, ValueError, SyntaxError, tokenize.TokenError) as error:
+        # A missing gin file, an unknown configurable or parameter, a malformed value.
+        sys.exit(f"gta_keras: bad gin configuration: {_first_lines(error)}")
     try:
         experiment.run(FLAGS.workdir, FLAGS.mode, data_dir=FLAGS.data_dir,
                        manual_dir=FLAGS.manual_dir)
     except (pipeline.DatasetUnavailableError, checkpoints.CheckpointNotFoundError,
-            checkpoints.CheckpointMismatchError) as error:
+            checkpoints.CheckpointMismatchError, checkpoints.CorruptCheckpointError,
+            checkpoints.DivergenceError, pipeline.ConfigurationError) as error:
         # What is wrong and what to do, without a traceback.
         sys.exit(f"gta_keras: {error}")
+
+
+def _first_lines(error, limit=3):
+    """The first lines of an error's message (gin adds the file and line it was in)."""
+    return "\n".join(str(error).strip().splitlines()[:limit])
 
 
 if __name__ == "__main__":
