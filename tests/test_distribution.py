@@ -1,0 +1,148 @@
+"""MirroredStrategy on 2 logical CPU devices trains as one device on the same global batch.
+
+TensorFlow fixes its logical devices when it initialises, and pytest runs many tests in one
+process, so the comparison runs in a fresh `python -c` process.
+"""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from gta_keras import distribution
+from tests import cli
+
+# Trains `experiment.train` twice on the same 3 batches of 4 triplets, from the same
+# initial weights: on the default strategy, and with distribution.strategy = 'mirrored'
+# over 2 logical CPUs (2 triplets per replica). Dropout is off: each replica draws its
+# own masks. Prints the largest weight difference and both runs' logs as JSON.
+_SCRIPT = r"""
+import json, sys
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(
+    cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+import gin, keras, numpy as np
+from gta_keras import checkpoints, configurables, experiment
+from tests import tiny
+
+METHOD = sys.argv[1]
+STEPS = 3
+
+def model_fn():
+    model = tiny.model(method=METHOD)
+    for part in ("embedder", "classifier", "generator", "discriminator"):
+        for layer in getattr(model, part).layers if getattr(model, part) else ():
+            if hasattr(layer, "rate"):
+                layer.rate = 0.0
+    lsd = METHOD == "lsd"
+    model.compile(configurables.adam(1e-3), configurables.adam(1e-3) if lsd else None,
+                  configurables.adam(1e-3) if lsd else None)  # graph mode, as training
+    return model
+
+def dataset_fn(before_reading, start_step=0, **unused):
+    before_reading()
+    batches = [tiny.batch(batch_size=4, seed=s) for s in range(STEPS)]
+    return tf.data.Dataset.from_tensor_slices(
+        tuple(tf.stack(x) for x in zip(*batches))).repeat()
+
+def run(strategy, workdir):
+    gin.clear_config()
+    gin.bind_parameter("distribution.strategy", strategy)
+    model, checkpointer = experiment.train(workdir, steps=STEPS, steps_per_epoch=STEPS,
+                                           verbose=0, deterministic=True,
+                                           dataset_fn=dataset_fn, model_fn=model_fn)
+    replicas = model.distribute_strategy.num_replicas_in_sync
+    reader = tf.train.load_checkpoint(checkpointer.manager.latest_checkpoint)
+    tensors = {name: reader.get_tensor(name)
+               for name in reader.get_variable_to_shape_map()
+               if "OBJECT_GRAPH" not in name}
+    logs = {name: float(np.ravel(m.result())[0]) for name, m in model.trackers.items()
+            if m.count.numpy() > 0}
+    return replicas, tensors, logs
+
+root = sys.argv[2]
+one_replicas, one, one_logs = run("default", root + "/one")
+two_replicas, two, two_logs = run("mirrored", root + "/two")
+assert one.keys() == two.keys()
+floats = [n for n in one if np.issubdtype(one[n].dtype, np.floating)]
+diff = max(float(np.max(np.abs(one[n] - two[n]))) if one[n].size else 0.0 for n in floats)
+relative = max(float(np.max(np.abs(one[n] - two[n]) / (np.abs(one[n]) + 1e-6)))
+               if one[n].size else 0.0 for n in floats)
+scale = max(float(np.max(np.abs(one[n]))) if one[n].size else 0.0 for n in floats)
+steps = {n: int(one[n]) for n in one if n.endswith("iterations/.ATTRIBUTES/VARIABLE_VALUE")}
+steps_two = {n: int(two[n]) for n in two if n.endswith("iterations/.ATTRIBUTES/VARIABLE_VALUE")}
+print(json.dumps({"replicas": [one_replicas, two_replicas], "max_weight_diff": diff,
+                  "max_abs_weight": scale, "max_relative_diff": relative, "variables": len(floats),
+                  "steps": [steps, steps_two], "logs": [one_logs, two_logs]}))
+"""
+
+
+@pytest.mark.parametrize("method", ["lsd", "source_only"])
+def test_mirrored_on_two_devices_trains_as_one_device(tmp_path, method):
+    result = cli.run([sys.executable, "-c", _SCRIPT, method, str(tmp_path)], timeout=600)
+    cli.assert_ok(result)
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    print(report)
+    assert report["replicas"] == [1, 2]
+    assert report["steps"][0] == report["steps"][1]
+    assert set(report["steps"][0].values()) == {3}
+    assert report["variables"] > 10
+    # Float tolerance: the two runs add the same numbers in another order.
+    assert report["max_weight_diff"] <= 1e-5 * max(1.0, report["max_abs_weight"])
+    one_logs, two_logs = report["logs"]
+    assert one_logs.keys() == two_logs.keys() and one_logs
+    for name in one_logs:
+        assert two_logs[name] == pytest.approx(one_logs[name], rel=1e-5), name
+
+
+def test_unknown_strategy_is_a_clear_error():
+    with pytest.raises(ValueError, match="Unknown distribution.strategy 'gpus'"):
+        distribution.make_strategy("gpus")
+
+
+def _free_ports(count):
+    import socket  # pylint: disable=import-outside-toplevel
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+@pytest.mark.slow
+@pytest.mark.skip(reason=(
+    "Not working yet (tried once, 220 s): both workers start, generate their data and "
+    "enter fit, then Keras fails with 'ValueError: Attempt to convert a value "
+    "(PerReplica:{...}) with an unsupported type' in fit, before any step (likely its "
+    "symbolic build reading a distributed batch of the unbuilt model). Building the model "
+    "before fit under multi_worker is the next thing to try."))
+def test_two_workers_on_loopback_train_through_the_cli(tmp_path):
+    """Two `gta_keras.main` processes, MultiWorkerMirroredStrategy from TF_CONFIG, write
+    one checkpoint (the chief's) that a one-device run restores and evaluates."""
+    import os  # pylint: disable=import-outside-toplevel
+    workdir = tmp_path / "run"
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in _free_ports(2)]}
+    processes = []
+    for index in range(2):
+        env = dict(os.environ, TF_CONFIG=json.dumps(
+            {"cluster": cluster, "task": {"type": "worker", "index": index}}))
+        processes.append(subprocess.Popen(
+            [sys.executable, "-m", "gta_keras.main", "--gin_file=gin/smoke.gin",
+             f"--workdir={workdir}", f"--data_dir={tmp_path / f'tfds{index}'}",
+             "--mode=train", "--gin_bindings=distribution.strategy = 'multi_worker'"],
+            cwd=cli.ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True))
+    outputs = [p.communicate(timeout=600) for p in processes]
+    for process, (out, err) in zip(processes, outputs):
+        assert process.returncode == 0, out[-2000:] + err[-4000:]
+    assert sorted(os.listdir(workdir / "checkpoints")) == [
+        "checkpoint", "ckpt-1.data-00000-of-00001", "ckpt-1.index",
+        "ckpt-2.data-00000-of-00001", "ckpt-2.index"]
+    evaluated = cli.run_cli("--gin_file=gin/smoke.gin", f"--workdir={workdir}",
+                            f"--data_dir={tmp_path / 'tfds0'}", "--mode=evaluate")
+    cli.assert_ok(evaluated)
+    assert "checkpoint step 2" in evaluated.stdout
