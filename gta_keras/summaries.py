@@ -76,3 +76,24 @@ def cell(stat):
     if stat is None:
         return "-"
     return f"{100 * stat['mean']:.1f} ± {100 * stat['std']:.1f}"
+
+
+def per_class_table(methods):
+    """Classes as rows, methods as columns, IoU mean ± std in percent (markdown).
+
+    Args:
+      methods: `summarize`'s dict.
+
+    Returns:
+      The table, with a bold mIoU row last.
+    """
+    names = list(methods)
+    classes = list(methods[names[0]]["per_class_iou"])
+    lines = ["| class | " + " | ".join(names) + " |",
+             "|---|" + "---|" * len(names)]
+    for name in classes:
+        cells = [cell(methods[m]["per_class_iou"].get(name)) for m in names]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines.append("| **mIoU** | " + " | ".join(
+        f"**{cell(methods[m]['miou'])}**" for m in names) + " |")
+    return "\n".join(lines) + "\n"

@@ -59,21 +59,8 @@ def run_one(method, seed, run_dir):
 # Shared with scripts/ablation.py.
 summarize = summaries.summarize
 checkpoint_lines = summaries.checkpoint_lines
+markdown_table = summaries.per_class_table
 _cell = summaries.cell
-
-
-def markdown_table(methods):
-    """Classes as rows, methods as columns, IoU mean ± std in percent."""
-    names = list(methods)
-    classes = list(methods[names[0]]["per_class_iou"])
-    lines = ["| class | " + " | ".join(names) + " |",
-             "|---|" + "---|" * len(names)]
-    for name in classes:
-        cells = [_cell(methods[m]["per_class_iou"].get(name)) for m in names]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    lines.append("| **mIoU** | " + " | ".join(
-        f"**{_cell(methods[m]['miou'])}**" for m in names) + " |")
-    return "\n".join(lines) + "\n"
 
 
 def main(argv):
