@@ -3,9 +3,10 @@
   py_test(srcs = [<this file>, "staged/tests/test_x.py"], args = ["staged/tests/test_x.py"])
 
 pytest's exit status is the test's: a failing, erroring or missing test fails the target
-(a `py_test` whose main is the test module itself only imports it and exits 0). pytest.ini
-and conftest.py come from the staged tree, so markers, warnings filters and fixtures are the
-same as under `make test`; the JUnit report goes where Bazel asks ($XML_OUTPUT_FILE), so
+(a `py_test` whose main is the test module itself only imports it and exits 0). pytest runs
+in the staged repository's root (the folder with pytest.ini), as `make test` runs in the
+repository's, so pytest.ini, conftest.py and paths such as gin/smoke.gin are the same as
+there; the JUnit report goes where Bazel asks ($XML_OUTPUT_FILE), so
 `bazel-testlogs/<target>/test.xml` lists every test case.
 """
 
@@ -29,6 +30,16 @@ def _check_origin(name):
                  f"not {origin}")
 
 
+def _repository_root(path):
+    """The nearest folder above `path` with pytest.ini: where `make test` would run."""
+    folder = os.path.dirname(os.path.abspath(path))
+    while not os.path.exists(os.path.join(folder, "pytest.ini")):
+        if os.path.dirname(folder) == folder:
+            sys.exit(f"pytest_main: no pytest.ini above {path}: is it in the target's data?")
+        folder = os.path.dirname(folder)
+    return folder
+
+
 def main(argv):
     # Not this file's folder on sys.path: the staged tree is, as under pytest.
     here = os.path.dirname(os.path.abspath(__file__))
@@ -37,10 +48,17 @@ def main(argv):
         _check_origin(name)
     import pytest  # pylint: disable=g-import-not-at-top
 
-    args = list(argv)
+    if len(argv) != 1:
+        sys.exit(f"pytest_main: expected one test file, got {argv}")
+    path = os.path.abspath(argv[0])
     xml = os.environ.get("XML_OUTPUT_FILE")
+    # Run from the (staged) repository's root, as `make test` does: tests may name files
+    # such as gin/smoke.gin relative to the working directory.
+    root = _repository_root(path)
+    os.chdir(root)
+    args = [os.path.relpath(path, root)]
     if xml:
-        args.append(f"--junitxml={xml}")
+        args.append(f"--junitxml={os.path.abspath(xml)}")
     return pytest.main(args)
 
 
