@@ -13,19 +13,16 @@ from absl import flags
 from gta_keras import checkpoints
 from gta_keras import configurables
 from gta_keras import experiment
+from gta_keras import run_flags  # pylint: disable=unused-import  (--gin_file, --workdir)
 from gta_keras.data import pipeline
 
 FLAGS = flags.FLAGS
-flags.DEFINE_multi_string("gin_file", [], "Gin config files, applied in order.")
-flags.DEFINE_multi_string("gin_bindings", [], "Gin bindings, e.g. 'train.steps = 10'.")
-flags.DEFINE_string("workdir", None, "Folder of the run: checkpoints, logs, eval, export.")
 flags.DEFINE_enum("mode", None, list(experiment.MODES),
                   "train, evaluate or export; none runs all three in turn.")
 flags.DEFINE_string("data_dir", None, "TFDS data dir (default ~/tensorflow_datasets).")
 flags.DEFINE_string("manual_dir", None,
                     "Folder of manually downloaded dataset archives (SYNTHIA, GTA5, "
                     "Cityscapes, CamVid).")
-flags.mark_flag_as_required("workdir")
 
 
 def main(argv):
@@ -54,4 +51,6 @@ def _first_lines(error, limit=3):
 
 
 if __name__ == "__main__":
+    # Required here, not at import: `predict` shares --workdir and does not need it.
+    flags.mark_flag_as_required("workdir")
     app.run(main)

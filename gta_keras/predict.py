@@ -46,6 +46,7 @@ from gta_keras import configurables
 from gta_keras import experiment
 from gta_keras import export
 from gta_keras import figures
+from gta_keras import run_flags  # pylint: disable=unused-import  (--workdir, --gin_file)
 from gta_keras import runs
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
@@ -58,13 +59,7 @@ FLAGS = flags.FLAGS
 flags.DEFINE_string("saved_model", None,
                     "An exported segmenter, <workdir>/export/<version>. Give this or "
                     "--workdir.")
-flags.DEFINE_string("workdir", None,
-                    "A run's folder: predicts with its newest checkpoint. Give this or "
-                    "--saved_model.")
-flags.DEFINE_multi_string("gin_file", [],
-                          "With --workdir: the run's gin files, applied in order "
-                          "(default: <workdir>/operative_config.gin).")
-flags.DEFINE_multi_string("gin_bindings", [], "With --workdir: extra gin bindings.")
+# --workdir (give it or --saved_model), --gin_file and --gin_bindings: `run_flags`.
 flags.DEFINE_string("output_dir", None, "Where the PNGs go (created if missing). Required.")
 flags.DEFINE_integer("batch_size", 8,
                      "Images per forward pass; only images of the same size share one. "

@@ -211,37 +211,18 @@ class DomainAdaptationModel(keras.Model):
             return self._feature_d_losses(source_images, source_features,
                                           target_features, logits, labels, seg_loss,
                                           training)
-        if self.method != "lsd":
-            return self._ablation_losses(source_images, source_labels, target_images,
-                                         source_features, target_features, logits,
-                                         labels, seg_loss, training)
-        source_fake = self.generator(source_features, training=training)
-        target_fake = self.generator(target_features, training=training)
-        source_real = preprocessing.unit_range(source_images)
-        target_real = preprocessing.unit_range(target_images)
-        d_source_real = self.discriminator(source_real, training=training)
-        d_source_fake = self.discriminator(source_fake, training=training)
-        d_target_real = self.discriminator(target_real, training=training)
-        d_target_fake = self.discriminator(target_fake, training=training)
-        aux_size = tf.shape(d_source_real["aux"])[1:3]
-        aux_labels = preprocessing.labels_at(source_labels, aux_size)
-        return {
-            "d_loss": losses.d_loss(d_source_real, d_source_fake, d_target_real,
-                                    d_target_fake, aux_labels, self.reduction),
-            "g_loss": losses.g_loss(d_source_fake, d_target_fake, aux_labels, source_real,
-                                    source_fake, target_real, target_fake,
-                                    self.loss_weights, self.reduction),
-            "f_loss": losses.f_loss(logits, labels, d_source_fake, d_target_fake,
-                                    aux_labels, self._segmenter_weights(), self.reduction),
-            "seg_loss": seg_loss,
-        }
+        return self._generator_game_losses(source_images, source_labels, target_images,
+                                           source_features, target_features, logits,
+                                           labels, seg_loss, training)
 
-    def _ablation_losses(self, source_images, source_labels, target_images,
-                         source_features, target_features, logits, labels, seg_loss,
-                         training):
-        """The losses of "global_d" and "no_aux": lsd's, with their D.
+    def _generator_game_losses(self, source_images, source_labels, target_images,
+                               source_features, target_features, logits, labels,
+                               seg_loss, training):
+        """The losses of the game with G: "lsd", and its ablations "global_d" and "no_aux".
 
-        A separate copy of lsd's code, so that lsd's own path stays as it was.
+        The three differ only in D: "global_d"'s domain map is one decision per image (its
+        cross-entropies scaled to the patch D's weight under "sum"), "no_aux"'s D has no
+        auxiliary head (so no term reads one).
         """
         source_fake = self.generator(source_features, training=training)
         target_fake = self.generator(target_features, training=training)
@@ -251,8 +232,8 @@ class DomainAdaptationModel(keras.Model):
         d_source_fake = self.discriminator(source_fake, training=training)
         d_target_real = self.discriminator(target_real, training=training)
         d_target_fake = self.discriminator(target_fake, training=training)
-        # The patch resolution: the aux head's for "global_d" (its domain map is 1x1),
-        # the domain head's for "no_aux" (it has no aux head).
+        # D's labels at its patch resolution: the aux head's ("global_d"'s domain map is
+        # 1x1), or the domain head's for "no_aux" (it has no aux head).
         patch_map = d_source_real["aux" if "aux" in d_source_real else "domain"]
         aux_size = tf.shape(patch_map)[1:3]
         aux_labels = preprocessing.labels_at(source_labels, aux_size)
