@@ -19,8 +19,13 @@ def _main(tmp_path, *args):
     flags.FLAGS.unparse_flags()
     flags.FLAGS(["gta_keras", f"--workdir={workdir}", f"--data_dir={tmp_path / 'tfds'}",
                  "--mode=train", *args])
-    with pytest.raises(SystemExit) as exited:
-        main_lib.main(["gta_keras"])
+    try:
+        with pytest.raises(SystemExit) as exited:
+            main_lib.main(["gta_keras"])
+    finally:
+        # The flags are the process's: leave none set for the next test (predict's
+        # share --workdir and --gin_file).
+        flags.FLAGS.unparse_flags()
     message = str(exited.value.code)
     assert message.startswith("gta_keras: ") and "Traceback" not in message
     assert not os.path.exists(workdir / "checkpoints")

@@ -177,6 +177,7 @@ def test_no_input_found_is_a_clear_error_and_exit_2(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     # In-process (the same `main` as the command's): inputs are checked before any model
     # loads, so no export is needed and no TensorFlow start-up is paid again.
+    predict.FLAGS.unparse_flags()  # Flags are per process: start from none set.
     argv = predict.FLAGS(["predict", f"--saved_model={tmp_path / 'export' / '1'}",
                           f"--output_dir={tmp_path / 'out'}", str(tmp_path / "empty"),
                           str(tmp_path / "missing.png")])
