@@ -56,6 +56,7 @@ def test_paper_mode_json_has_every_key(tmp_path):
     assert results["peak_memory_step"]["peak_rss_gib"] > 0
     assert results["peak_memory_step"]["losses_finite"]
     assert results["export_seconds_per_image"] > 0
+    assert results.get("pipeline_error") is None, results["pipeline_error"]
     assert results["pipeline_images_per_second"] > 0
     assert results["utilisation_of_tf_matmul"] > 0
     assert results["machine"]["cores"] >= 1

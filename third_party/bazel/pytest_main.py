@@ -56,6 +56,13 @@ def main(argv):
     # such as gin/smoke.gin relative to the working directory.
     root = _repository_root(path)
     os.chdir(root)
+    # Bazel's sandbox leaves HOME read-only, so TFDS's default data dir
+    # (~/tensorflow_datasets), where tests that use the defaults as a user would prepare
+    # the demo data, moves to this test's scratch folder (TFDS reads TFDS_DATA_DIR when
+    # it is imported, which is later; subprocesses inherit it).
+    if os.environ.get("TEST_TMPDIR") and "TFDS_DATA_DIR" not in os.environ:
+        os.environ["TFDS_DATA_DIR"] = os.path.join(os.environ["TEST_TMPDIR"],
+                                                   "tensorflow_datasets")
     args = [os.path.relpath(path, root)]
     if xml:
         args.append(f"--junitxml={os.path.abspath(xml)}")
