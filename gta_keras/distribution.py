@@ -46,6 +46,11 @@ def make_strategy(strategy="default", devices=None, tpu=""):
     return tf.distribute.TPUStrategy(resolver)
 
 
+def num_replicas():
+    """Replicas of the strategy in scope (1 outside any)."""
+    return tf.distribute.get_strategy().num_replicas_in_sync
+
+
 def is_multi_worker(strategy):
     """Whether `strategy` spans several workers (hosts or processes)."""
     extended = strategy.extended

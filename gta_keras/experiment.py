@@ -6,6 +6,7 @@ folder's layout lives in `runs`, the checkpoint-selection rule in `selection`.
 
 import json
 import os
+import shutil
 import tempfile
 
 from absl import logging
@@ -32,7 +33,7 @@ MODES = ("train", "evaluate", "export")
 @gin.configurable(denylist=["model"])
 def compile_model(model, f_optimizer_fn=configurables.adam,
                   g_optimizer_fn=configurables.adam, d_optimizer_fn=configurables.adam,
-                  bias_lr_multiplier=2.0, jit_compile=False):
+                  bias_lr_multiplier=2.0, jit_compile=False, skip_nonfinite_steps=False):
     """Compiles a `DomainAdaptationModel` with one optimizer per player.
 
     Args:
@@ -43,14 +44,22 @@ def compile_model(model, f_optimizer_fn=configurables.adam,
       bias_lr_multiplier: F and C's biases learn this much faster (2 in the reference).
       jit_compile: XLA for the train step. Explicit, because Keras' "auto" means off on CPU
         and on on GPU, so the two would run different compilation paths.
+      skip_nonfinite_steps: skip (and count) an update whose losses are not all finite,
+        instead of stopping training on it; one replica only
+        (`DomainAdaptationModel.compile`).
 
     Returns:
       The model.
     """
+    if skip_nonfinite_steps and distribution.num_replicas() > 1:
+        raise pipeline.ConfigurationError(
+            "compile_model.skip_nonfinite_steps works on one replica only; turn it off "
+            "to train on several (a non-finite loss then stops training).")
     model.compile(f_optimizer_fn(),
                   g_optimizer_fn() if "generator" in model.players else None,
                   d_optimizer_fn() if "discriminator" in model.players else None,
-                  bias_lr_multiplier=bias_lr_multiplier, jit_compile=jit_compile)
+                  bias_lr_multiplier=bias_lr_multiplier, jit_compile=jit_compile,
+                  skip_nonfinite_steps=skip_nonfinite_steps)
     return model
 
 
@@ -104,7 +113,8 @@ def train(workdir, steps=100000, steps_per_epoch=1000, seed=0, checkpoints_to_ke
       model_fn: makes the compiled model; called after `before_reading`.
 
     Returns:
-      (model, checkpointer) after training.
+      (model, checkpointer) after training; on a non-chief worker, the checkpointer
+      reads the run's checkpoints (the chief's).
     """
     for name, value in (("steps", steps), ("steps_per_epoch", steps_per_epoch)):
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -138,11 +148,13 @@ def train(workdir, steps=100000, steps_per_epoch=1000, seed=0, checkpoints_to_ke
         if dataset_fn is pipeline.make_train_dataset:
             _check_labelled_domain(model.method)
         # Every worker saves (a save may need them all), but only the chief into the run;
-        # the others into a scratch folder. All resume from the run's checkpoints.
+        # the others into scratch folders, removed when training ends. All resume from
+        # the run's checkpoints.
         chief = distribution.is_chief(strategy)
+        scratch = [] if chief else [tempfile.mkdtemp(prefix="gta_keras_worker_"),
+                                    tempfile.mkdtemp(prefix="gta_keras_logs_")]
         checkpointer = checkpoints.Checkpointer(
-            model, directory if chief else tempfile.mkdtemp(prefix="gta_keras_worker_"),
-            checkpoints_to_keep)
+            model, directory if chief else scratch[0], checkpoints_to_keep)
         reader = checkpointer if chief else checkpointer.sibling(directory,
                                                                  checkpoints_to_keep)
         restored = reader.restore_latest()
@@ -156,24 +168,27 @@ def train(workdir, steps=100000, steps_per_epoch=1000, seed=0, checkpoints_to_ke
                              start_step=checkpointer.step, before_reading=lambda: None)
     if chief:
         _write_operative_config(workdir)
-    if checkpointer.step < steps:
-        callbacks = [
-            checkpoints.StopOnNonFinite(checkpointer),
-            checkpoints.CheckpointCallback(checkpointer),
-            keras.callbacks.TensorBoard(runs.log_dir(workdir) if chief
-                                        else tempfile.mkdtemp(prefix="gta_keras_logs_")),
-        ]
-        if track_best:
-            callbacks.append(_best_tracker(model, checkpointer, workdir, track_best,
-                                           track_best_every, track_best_batch_size,
-                                           data_dir, manual_dir))
-        model.fit(dataset, epochs=steps // steps_per_epoch,
-                  initial_epoch=checkpointer.step // steps_per_epoch,
-                  steps_per_epoch=steps_per_epoch, callbacks=callbacks, verbose=verbose,
-                  shuffle=False)  # The pipeline shuffles; Keras cannot shuffle tf.data.
+    try:
+        if checkpointer.step < steps:
+            callbacks = [
+                checkpoints.StopOnNonFinite(checkpointer),
+                checkpoints.CheckpointCallback(checkpointer),
+                keras.callbacks.TensorBoard(runs.log_dir(workdir) if chief else scratch[1]),
+            ]
+            if track_best:
+                callbacks.append(_best_tracker(model, checkpointer, workdir, track_best,
+                                               track_best_every, track_best_batch_size,
+                                               data_dir, manual_dir))
+            model.fit(dataset, epochs=steps // steps_per_epoch,
+                      initial_epoch=checkpointer.step // steps_per_epoch,
+                      steps_per_epoch=steps_per_epoch, callbacks=callbacks, verbose=verbose,
+                      shuffle=False)  # The pipeline shuffles; Keras cannot shuffle tf.data.
+    finally:
+        for folder in scratch:  # Even when training stops on an error.
+            shutil.rmtree(folder, ignore_errors=True)
     if chief:
         _write_operative_config(workdir)
-    return model, checkpointer
+    return model, reader  # On every worker, the reader of the run's own checkpoints.
 
 
 def _check_labelled_domain(method):

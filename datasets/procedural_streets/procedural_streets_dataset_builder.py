@@ -16,6 +16,7 @@ import dataclasses
 import io
 import multiprocessing
 import os
+import signal
 import sys
 
 from etils import epath
@@ -135,8 +136,22 @@ def render_examples(domain, seeds):
     if workers == 0 or len(jobs) < _MIN_PARALLEL_EXAMPLES:
         yield from map(_render_job, jobs)
         return
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
+    with multiprocessing.get_context("fork").Pool(
+            workers, initializer=_default_sigterm) as pool:
         yield from pool.imap(_render_job, jobs, chunksize=_CHUNK_SIZE)
+        # Let the workers finish and exit, rather than the `with`'s terminate().
+        pool.close()
+        pool.join()
+
+
+def _default_sigterm():
+    """A forked worker's SIGTERM kills it, whatever handler the parent had.
+
+    The parent may catch SIGTERM: once a MultiWorkerMirroredStrategy had started, forked
+    workers inherited a handler that did not exit, and `Pool.terminate()` waited for them
+    forever (seen with two workers on loopback).
+    """
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 class Builder(tfds.core.GeneratorBasedBuilder):

@@ -111,6 +111,8 @@ class DomainAdaptationModel(keras.Model):
         self.adversarial_warmup_steps = adversarial_warmup_steps
         self.trackers = {name: keras.metrics.Mean(name=name)
                          for name in ("d_loss", "g_loss", "f_loss", "seg_loss")}
+        self.skipped_steps = keras.metrics.Sum(name="skipped_steps")
+        self.skip_nonfinite_steps = False
 
     @property
     def players(self):
@@ -128,7 +130,7 @@ class DomainAdaptationModel(keras.Model):
         return logits
 
     def compile(self, f_optimizer, g_optimizer=None, d_optimizer=None,
-                bias_lr_multiplier=2.0, **kwargs):
+                bias_lr_multiplier=2.0, skip_nonfinite_steps=False, **kwargs):
         """Sets the three optimizers.
 
         Args:
@@ -137,6 +139,13 @@ class DomainAdaptationModel(keras.Model):
           d_optimizer: optimizer of D (needed by the methods with a D).
           bias_lr_multiplier: F and C's biases learn this many times faster (2 in the
             reference, a Caffe habit); they get a copy of f_optimizer with a scaled rate.
+          skip_nonfinite_steps: an update whose losses are not all finite moves no weight
+            and no optimizer slot (its optimizers' step counters still advance, so the
+            step count, the data position and the schedules stay those of the run); the
+            logs count such steps as "skipped_steps" and average the losses over the
+            others. Off: a non-finite loss reaches the weights, and training's
+            `checkpoints.StopOnNonFinite` stops the run. One replica only (several
+            replicas would have to agree on every skip).
           **kwargs: passed to `keras.Model.compile` (e.g. jit_compile, run_eagerly).
         """
         super().compile(optimizer=None, **kwargs)
@@ -148,10 +157,29 @@ class DomainAdaptationModel(keras.Model):
         self.f_bias_optimizer = _scaled_copy(f_optimizer, bias_lr_multiplier)
         self.g_optimizer = g_optimizer
         self.d_optimizer = d_optimizer
+        if skip_nonfinite_steps and tf.distribute.get_strategy().num_replicas_in_sync > 1:
+            raise ValueError("skip_nonfinite_steps works on one replica only; turn it off "
+                             "to train on several (a non-finite loss then stops training).")
+        self.skip_nonfinite_steps = skip_nonfinite_steps
 
     @property
     def metrics(self):
-        return list(self.trackers.values())
+        return list(self.trackers.values()) + [self.skipped_steps]
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        """Skips Keras' symbolic build when every layer is built already.
+
+        Under a `tf.distribute` strategy, Keras' `fit` first reads one batch and
+        all-reduces it across replicas only to learn its shapes, whether or not the model
+        is built. Under `MultiWorkerMirroredStrategy` that reduction fails on a tuple of
+        per-replica tensors ("Attempt to convert a value (PerReplica...) with an
+        unsupported type", keras-team/keras#20329), before any step. `factory.build_model`
+        builds F, C, G and D when it makes them, so only this container is "unbuilt", and
+        nothing reads its build state: `train_step` calls the players, not `self`.
+        """
+        if all(layer.built for layer in self._flatten_layers(include_self=False)):
+            return
+        super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
 
     def player_variables(self, player):
         """Trainable variables a player's update moves."""
@@ -294,33 +322,80 @@ class DomainAdaptationModel(keras.Model):
         Returns:
           The loss dict of the forward pass.
         """
+        return self._update(player, source_images, source_labels, target_images)[0]
+
+    def _update(self, player, source_images, source_labels, target_images):
+        """`update`, and whether it was applied (see `_apply_players`)."""
         with tf.GradientTape() as tape:
             step_losses = self.compute_losses(source_images, source_labels, target_images)
-        self._apply(player, tape, step_losses)
-        return step_losses
+        return step_losses, self._apply_players([player], tape, step_losses)
 
     def train_step(self, data):
         source_images, source_labels, target_images = data
         if self.update_reading == "sequential":
+            applied = []
             for player in self.players:
-                step_losses = self.update(player, source_images, source_labels,
-                                          target_images)
+                step_losses, player_applied = self._update(
+                    player, source_images, source_labels, target_images)
+                applied.append(player_applied)
+            applied = tf.reduce_all(applied)
         else:
             # One forward pass; every gradient is taken before any player moves.
             with tf.GradientTape(persistent=True) as tape:
                 step_losses = self.compute_losses(source_images, source_labels,
                                                   target_images)
-            for player in self.players:
-                self._apply(player, tape, step_losses)
+            applied = self._apply_players(self.players, tape, step_losses)
             del tape
-        for name, value in step_losses.items():
-            self.trackers[name].update_state(value)
-        logs = {name: self.trackers[name].result() for name in step_losses}
+        logs = self._log(step_losses, applied)
         if distribution.is_multi_worker(tf.distribute.get_strategy()):
             # Keras reduces every log along axis 0 across workers, which fails on scalars
             # (keras-team/keras#20585): rank-1 logs there, scalars everywhere else.
             logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
         return logs
+
+    def _log(self, step_losses, applied):
+        """Updates the loss means (of applied steps only) and the skip count; the logs."""
+        if not self.skip_nonfinite_steps:
+            for name, value in step_losses.items():
+                self.trackers[name].update_state(value)
+            return {name: self.trackers[name].result() for name in step_losses}
+        weight = tf.cast(applied, tf.float32)
+        for name, value in step_losses.items():
+            # A skipped step's NaN must not reach the mean: weight 0 alone keeps NaN * 0.
+            self.trackers[name].update_state(tf.where(applied, value, 0.0),
+                                             sample_weight=weight)
+        self.skipped_steps.update_state(1.0 - weight)
+        logs = {name: self.trackers[name].result() for name in step_losses}
+        logs["skipped_steps"] = self.skipped_steps.result()
+        return logs
+
+    def _apply_players(self, players, tape, step_losses):
+        """Applies each player's update from `tape`; True when applied.
+
+        With `skip_nonfinite_steps`, the updates are applied only if every loss of the
+        forward pass is finite; otherwise each of their optimizers only counts the step.
+        """
+        if not self.skip_nonfinite_steps:
+            for player in players:
+                self._apply(player, tape, step_losses)
+            return tf.constant(True)
+        finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(value))
+                                for value in step_losses.values()])
+        gradients = {player: self._gradients(player, tape, step_losses)
+                     for player in players}
+
+        def apply():
+            for player in players:
+                self._apply_gradients(player, gradients[player])
+            return tf.constant(True)
+
+        def skip():
+            for player in players:
+                for optimizer in self._player_optimizers(player):
+                    optimizer.iterations.assign_add(1)
+            return tf.constant(False)
+
+        return tf.cond(finite, apply, skip)
 
     def predict_classes(self, images, output_size):
         """Class ids at `output_size` for RGB images in [0, 255] of any size."""
@@ -336,6 +411,16 @@ class DomainAdaptationModel(keras.Model):
                                         output_size, self.eval_size, self.upsampling)
 
     def _apply(self, player, tape, step_losses):
+        self._apply_gradients(player, self._gradients(player, tape, step_losses))
+
+    def _player_optimizers(self, player):
+        """The optimizers of one player's update."""
+        if player == "segmenter":
+            return [self.f_optimizer, self.f_bias_optimizer]
+        return [self.g_optimizer if player == "generator" else self.d_optimizer]
+
+    def _gradients(self, player, tape, step_losses):
+        """The player's gradients of its own loss, scaled for the replicas."""
         loss_name = {"discriminator": "d_loss", "generator": "g_loss",
                      "segmenter": "f_loss"}[player]
         variables = self.player_variables(player)
@@ -347,6 +432,11 @@ class DomainAdaptationModel(keras.Model):
             # tape may have stopped recording, so the gradients are scaled instead). On
             # one device nothing changes, not even a bit.
             gradients = [None if g is None else g / replicas for g in gradients]
+        return gradients
+
+    def _apply_gradients(self, player, gradients):
+        """One optimizer step of the player's variables."""
+        variables = self.player_variables(player)
         if player == "segmenter":
             pairs = list(zip(gradients, variables))
             bias_pairs = [p for p in pairs if _is_bias(p[1])]
