@@ -140,7 +140,11 @@ def test_two_workers_on_loopback_train_through_the_cli(tmp_path):
              "--gin_bindings=train.verbose = 2"],  # One line per epoch.
             cwd=cli.ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True))
-    outputs = [p.communicate(timeout=600) for p in processes]
+    try:
+        outputs = [p.communicate(timeout=600) for p in processes]
+    finally:  # A hung worker must not outlive the test (SIGKILL: TF catches SIGTERM).
+        for process in processes:
+            process.kill()
     for process, (out, err) in zip(processes, outputs):
         assert process.returncode == 0, out[-2000:] + err[-4000:]
     assert sorted(os.listdir(workdir / "checkpoints")) == [
