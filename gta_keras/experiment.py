@@ -20,6 +20,7 @@ from gta_keras import evaluation
 from gta_keras import export as export_lib
 from gta_keras import figures
 from gta_keras import machine
+from gta_keras import precision
 from gta_keras import predictors
 from gta_keras import runs
 from gta_keras import selection
@@ -64,15 +65,27 @@ def compile_model(model, f_optimizer_fn=configurables.adam,
 
 
 def build_compiled_model(skip_imagenet_weights=False):
-    """The gin-configured model, compiled: `train`'s default `model_fn`."""
+    """The gin-configured model in float32, compiled (evaluation and export)."""
     return compile_model(factory.build_model(skip_imagenet_weights=skip_imagenet_weights))
+
+
+def build_training_model():
+    """`train`'s default `model_fn`: the compiled model under `precision.policy`."""
+    try:
+        model = precision.build_in_policy(precision.training_policy(),
+                                          factory.build_model)
+    except ValueError as error:
+        if "precision.policy" not in str(error):
+            raise
+        raise pipeline.ConfigurationError(str(error)) from error
+    return compile_model(model)
 
 
 @gin.configurable(denylist=["workdir", "data_dir", "manual_dir", "dataset_fn", "model_fn"])
 def train(workdir, steps=100000, steps_per_epoch=1000, seed=0, checkpoints_to_keep=3,
           verbose=1, warm_start_from=None, track_best=None, track_best_every=500,
           track_best_batch_size=1, deterministic=False, data_dir=None, manual_dir=None,
-          dataset_fn=pipeline.make_train_dataset, model_fn=build_compiled_model):
+          dataset_fn=pipeline.make_train_dataset, model_fn=build_training_model):
     """Trains (or resumes training of) the model of `factory.build_model`.
 
     A checkpoint is written at the end of every epoch; training resumes from the newest
@@ -447,6 +460,9 @@ def run(workdir, mode=None, data_dir=None, manual_dir=None):
         model, checkpointer = train(workdir, data_dir=data_dir, manual_dir=manual_dir)
         if mode == "train":
             return
+        if precision.training_policy() != "float32":
+            # Evaluated and exported in float32, as --mode=evaluate and export would.
+            model, checkpointer = restore(workdir)
     else:
         model, checkpointer = restore(workdir)
     selected_by = select_checkpoint(model, checkpointer, workdir, settings,

@@ -12,13 +12,52 @@ sharing every layer and variable with the original.
     precision.cast_player_outputs(model)
     experiment.compile_model(model)
 
-Measured in docs/performance.md; not used by training unless a caller asks for it.
+Training takes it from gin: `precision.policy = 'mixed_bfloat16'` (`training_policy`,
+used by `experiment.build_training_model`); evaluation and export always build float32
+models (the checkpoint's variables are float32 either way). Measured in
+docs/performance.md.
 """
 
+import gin
 import keras
 from keras import tree
 
 POLICIES = ("float32", "mixed_bfloat16")
+
+
+@gin.configurable("precision")
+def training_policy(policy="float32"):
+    """The Keras dtype policy training builds its model under (gin: `precision.policy`).
+
+    "mixed_bfloat16" pays only on hardware with fast bfloat16 (AVX512_BF16 or AMX CPUs,
+    TPUs, recent GPUs); elsewhere it is slower than "float32".
+    """
+    return policy
+
+
+def build_in_policy(policy, build_fn):
+    """`build_fn()` under Keras' global dtype `policy` (restored afterwards).
+
+    Args:
+      policy: one of `POLICIES`.
+      build_fn: returns an uncompiled `DomainAdaptationModel`.
+
+    Returns:
+      The model; under a mixed policy, with float32 player outputs
+      (`cast_player_outputs`).
+
+    Raises:
+      ValueError: an unknown policy.
+    """
+    if policy not in POLICIES:
+        raise ValueError(f"Unknown precision.policy {policy!r}; use one of {POLICIES}.")
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        model = build_fn()
+    finally:
+        keras.config.set_dtype_policy(previous)
+    return model if policy == "float32" else cast_player_outputs(model)
 
 
 def float32_outputs(player):
