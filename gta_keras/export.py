@@ -35,6 +35,15 @@ def serving_fn(embedder, classifier, serving_size=None, upsampling="bilinear_log
         # A loaded signature does not check the rank of its input at run time; without
         # this, a single image [H, W, 3] fails deep inside a resize op.
         images = tf.ensure_shape(images, [None, None, None, 3], name="check_images_shape")
+        # Without this, an image of zero height or width fails in the resize ("input image
+        # must be of non-zero size") and an empty batch in a convolution with a message
+        # about filter depths.
+        with tf.control_dependencies([tf.debugging.assert_positive(
+                tf.shape(images)[:3], name="check_images_not_empty",
+                message=f"{SIGNATURE_KEY} needs at least one image of at least 1x1 "
+                "pixels: images [B, H, W, 3] with B, H, W >= 1; send non-empty images. "
+                "Got [B, H, W] =")]):
+            images = tf.identity(images)
         logits = segmenter.predict_logits(embedder, classifier, images,
                                           tf.shape(images)[1:3], serving_size, upsampling)
         return {"classes": tf.argmax(logits, axis=-1, output_type=tf.int32),

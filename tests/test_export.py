@@ -68,6 +68,19 @@ def test_bad_inputs_fail_clearly(exported):
         serve(images=tf.zeros((32, 64, 3), tf.uint8))
 
 
+@pytest.mark.parametrize("shape", [(1, 0, 0, 3), (1, 32, 0, 3), (0, 32, 64, 3)],
+                         ids=["zero_size", "zero_width", "empty_batch"])
+def test_zero_size_input_fails_clearly(exported, shape):
+    """Not the resize's "non-zero size" or a convolution's "filter depth" error."""
+    _, _, path = exported
+    serve = tf.saved_model.load(path).signatures["serving_default"]
+    with pytest.raises(tf.errors.InvalidArgumentError) as raised:
+        serve(images=tf.zeros(shape, tf.uint8))
+    message = str(raised.value)
+    assert "serving_default needs at least one image of at least 1x1 pixels" in message
+    assert " ".join(map(str, shape[:3])) in message  # the shape it was given
+
+
 def test_saved_model_cli_show_and_run(exported, tmp_path):
     _, _, path = exported
     shown = subprocess.run([_saved_model_cli(), "show", "--dir", path, "--all"],
