@@ -21,6 +21,10 @@ from gta_keras import label_maps
 from gta_keras.datasets import make_validation_lists
 
 
+class IncompleteDownloadError(FileNotFoundError):
+    """The manual download has frames, but none of those a fixed split is made of."""
+
+
 @dataclasses.dataclass(frozen=True)
 class Pair:
     """An image and its label file."""
@@ -91,6 +95,9 @@ def scan_with_validation_list(root, images, labels, validation_list, display_nam
 
     Raises:
       FileNotFoundError: if the folders hold no pairs; the message quotes `instructions`.
+      IncompleteDownloadError: if a split would be empty (e.g. no frame of the validation
+        list is present), before TFDS writes anything; the message names the split, the
+        folders and the frames missing.
     """
     pairs, unpaired = pair_folders(images, labels)
     if not pairs:
@@ -102,6 +109,24 @@ def scan_with_validation_list(root, images, labels, validation_list, display_nam
     splits = {"train": [], "validation": []}
     for pair in pairs:
         splits["validation" if pair.image_path.name in validation else "train"].append(pair)
+    # Checked here, before TFDS writes anything: TFDS itself stops only after writing the
+    # other split, with a bare "No examples were yielded" that names no folder.
+    list_name = f"datasets/{validation_list.parent.name}/{validation_list.name}"
+    if not splits["validation"]:
+        missing = sorted(validation)
+        raise IncompleteDownloadError(
+            f"{display_name}'s validation split would be empty: none of the "
+            f"{len(validation)} frames that {list_name} names (e.g. "
+            f"{', '.join(missing[:3])}) has both its image in {images} and its label in "
+            f"{labels}; the {len(pairs)} pairs found are all training frames. The download "
+            "is incomplete: extract every archive into the folder, then rerun."
+        )
+    if not splits["train"]:
+        raise IncompleteDownloadError(
+            f"{display_name}'s train split would be empty: all {len(pairs)} pairs in "
+            f"{images} and {labels} are validation frames named in {list_name}. The "
+            "download is incomplete: extract every archive into the folder, then rerun."
+        )
     note = (
         f"The validation list names {len(validation)} frames; "
         f"{len(splits['validation'])} of them are present."

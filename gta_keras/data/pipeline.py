@@ -1,5 +1,6 @@
 """tf.data pipelines: (source image, source label, target image) triplets and eval pairs."""
 
+import re
 import textwrap
 
 import gin
@@ -9,6 +10,7 @@ import tensorflow_datasets as tfds
 from gta_keras.data import builders  # pylint: disable=unused-import
 from gta_keras.data import datasets_info
 from gta_keras.data import preprocessing
+from gta_keras.datasets import paired_png_builder
 
 
 # Training crops: the paper's "resized and cropped", or the reference code's native ones.
@@ -24,6 +26,10 @@ class DatasetUnavailableError(RuntimeError):
 
 class ConfigurationError(ValueError):
     """A setting that cannot work (the command line reports it in one line)."""
+
+
+class EmptySplitError(ConfigurationError):
+    """A split (or slice of one) that does not exist or holds no examples."""
 
 
 def prepare_split(name, data_dir=None, manual_dir=None):
@@ -48,7 +54,18 @@ def prepare_split(name, data_dir=None, manual_dir=None):
     try:
         builder.download_and_prepare(
             download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))
+    except paired_png_builder.IncompleteDownloadError as error:
+        # Frames are there, but not those a fixed split needs: the builder's message says
+        # which split, folder and frames.
+        raise DatasetUnavailableError(
+            f"Cannot prepare {name!r} from {_manual_folder(builder, manual_dir)}: "
+            f"{error}") from error
     except (AssertionError, FileNotFoundError) as error:
+        empty = re.search(r'split "([^"]+)": No examples were yielded', str(error))
+        if empty:
+            raise DatasetUnavailableError(
+                _empty_split_message(name, builder, manual_dir, empty[1], error)
+            ) from error
         # A missing manual download: TFDS raises AssertionError for a missing or empty
         # manual_dir (and TFDS's cityscapes for missing zips), this package's builders
         # FileNotFoundError for missing folders or files.
@@ -79,10 +96,58 @@ def load_split(name, split, data_dir=None, manual_dir=None, shuffle_files=False,
     """
     builder = prepare_split(name, data_dir, manual_dir)
     read_config = tfds.ReadConfig(shuffle_seed=seed)
-    dataset = builder.as_dataset(split=split, shuffle_files=shuffle_files,
-                                 read_config=read_config)
+    try:
+        dataset = builder.as_dataset(split=split, shuffle_files=shuffle_files,
+                                     read_config=read_config)
+    except ValueError as error:  # TFDS: "Unknown split", "corresponds to no data", ...
+        raise _split_error(name, split, builder, error) from error
     return dataset.map(datasets_info.standardizer(name),
                        num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def check_split(name, split, data_dir=None, manual_dir=None):
+    """Makes sure a split (or slice, "validation[:50]") exists and holds examples.
+
+    Prepares the dataset if needed, as `load_split` does, and reads nothing.
+
+    Raises:
+      DatasetUnavailableError: with what is missing and where to get it.
+      EmptySplitError: when the split is unknown or empty; the message lists the splits.
+    """
+    dataset = load_split(name, split, data_dir=data_dir, manual_dir=manual_dir)
+    if int(dataset.cardinality()) == 0:
+        raise _split_error(name, split, prepare_split(name, data_dir, manual_dir),
+                           "no examples")
+
+
+def _split_error(name, split, builder, reason):
+    """The `EmptySplitError` for a split of `builder` that cannot be read."""
+    splits = ", ".join(f"{key} ({info.num_examples} examples)"
+                       for key, info in builder.info.splits.items())
+    return EmptySplitError(
+        f"The split {split!r} of {name!r} is empty or does not exist ({reason}): there is "
+        f"nothing to read. {name!r} has {splits}; name one of them, or a slice that holds "
+        "examples (e.g. 'validation[:50]'), where this split is named (evaluate.datasets, "
+        "make_train_dataset.source_split, ...).")
+
+
+def _empty_split_message(name, builder, manual_dir, split, error):
+    """TFDS found no example of `split` when it prepared the dataset (and kept nothing)."""
+    # E.g. every frame of the split missing from TFDS's own cityscapes zips, or every one
+    # skipped for an image/label size mismatch.
+    message = (f"Cannot prepare {name!r} from {_manual_folder(builder, manual_dir)}: its "
+               f"split {split!r} came out empty (TFDS: \"{error}\"): that split's frames are "
+               "missing or every one was skipped (the log above says why). Complete the "
+               "download")
+    if isinstance(builder, paired_png_builder.PairedPngBuilder):  # doctor.py knows these.
+        message += (", or list the unusable files with `python scripts/doctor.py "
+                    f"--dataset={builder.name} --manual_dir=DIR`")
+    return message + "."
+
+
+def _manual_folder(builder, manual_dir):
+    """The folder TFDS reads a manual download from: --manual_dir or its default."""
+    return manual_dir or builder.data_dir_root / "downloads" / "manual"
 
 
 def _manual_download_message(name, builder, manual_dir, error):
