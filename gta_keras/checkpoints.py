@@ -5,12 +5,15 @@ lose the optimizer state of an alternating GAN; a `tf.train.Checkpoint` names ea
 """
 
 import copy
+import errno
 import os
 
 from absl import logging
 import keras
 import numpy as np
 import tensorflow as tf
+
+from gta_keras import workdir_lock
 
 
 class CheckpointMismatchError(ValueError):
@@ -76,8 +79,44 @@ class Checkpointer:
         return int(self.model.f_optimizer.iterations.numpy())
 
     def save(self):
-        """Saves a checkpoint numbered by the current step; returns its path."""
-        return self.manager.save(checkpoint_number=self.step)
+        """Saves a checkpoint numbered by the current step; returns its path.
+
+        Raises:
+          workdir_lock.WorkdirError: the files cannot be written (a full disk, a folder
+            made read-only); what the write left of this checkpoint is deleted, so the
+            previous checkpoint stays the newest, and the message names it.
+        """
+        try:
+            return self.manager.save(checkpoint_number=self.step)
+        except (OSError, tf.errors.ResourceExhaustedError,
+                tf.errors.PermissionDeniedError) as error:
+            raise self._failed_save(error) from error
+
+    def _failed_save(self, error):
+        """Deletes what a failed `save` left of its checkpoint; returns the error to raise."""
+        # TensorFlow renames the `checkpoint` index into place after the data and index
+        # files are complete, so the previous checkpoint is still the newest on disk; only
+        # this one's partial files (and temp folder) are left to remove, which also gives
+        # back what they took of a full disk.
+        directory = self.manager.directory
+        prefix = os.path.join(directory, f"ckpt-{self.step}")
+        state = tf.train.get_checkpoint_state(directory)
+        if not state or prefix not in state.all_model_checkpoint_paths:
+            for path in tf.io.gfile.glob(prefix + ".*") + tf.io.gfile.glob(prefix + "_temp*"):
+                if tf.io.gfile.isdir(path):
+                    tf.io.gfile.rmtree(path)
+                else:
+                    tf.io.gfile.remove(path)
+        reason = getattr(error, "strerror", None) or str(error).strip().split("\n", 1)[0]
+        full = (isinstance(error, tf.errors.ResourceExhaustedError)
+                or getattr(error, "errno", None) in (errno.ENOSPC, errno.EDQUOT))
+        previous = tf.train.latest_checkpoint(directory)
+        resumes = (f"training resumes from {previous} (step {step_of(previous)})" if previous
+                   else "training starts again from step 0 (no checkpoint was written yet)")
+        todo = "Free space" if full else f"Make {directory} writable"
+        return workdir_lock.WorkdirError(
+            f"Cannot write the checkpoint of step {self.step} into {directory} ({reason}); "
+            f"its partial files are deleted. {todo} and rerun: {resumes}.")
 
     def restore_latest(self, require=False):
         """Restores the newest checkpoint, if any.

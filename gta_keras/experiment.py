@@ -24,6 +24,7 @@ from gta_keras import precision
 from gta_keras import predictors
 from gta_keras import runs
 from gta_keras import selection
+from gta_keras import workdir_lock
 from gta_keras.data import datasets_info
 from gta_keras.data import pipeline
 from gta_keras.models import factory
@@ -97,7 +98,10 @@ def train(workdir, steps=100000, steps_per_epoch=1000, seed=0, checkpoints_to_ke
     `distribution.make_strategy` (gin `distribution.strategy`) holds the model, its
     optimizers and checkpoints. Scalars go to `workdir/logs` for TensorBoard, the
     operative gin config to `workdir/operative_config.gin` (when training starts, so that
-    a run that dies still says what it was, and again at the end).
+    a run that dies still says what it was, and again at the end). The chief holds the
+    workdir's lock (`workdir_lock.acquire`) from before the data is read, so a second run
+    on the workdir refuses (`workdir_lock.WorkdirBusyError`) instead of overwriting this
+    one's checkpoints.
 
     Args:
       workdir: the run's folder.
@@ -148,6 +152,8 @@ def train(workdir, steps=100000, steps_per_epoch=1000, seed=0, checkpoints_to_ke
     # A wrong warm-start path fails now, before any data is prepared.
     warm_start_path = (checkpoints.find_checkpoint(warm_start_from)
                        if warm_start_from and not start else None)
+    if distribution.is_chief(strategy):  # The one worker that writes into the run.
+        workdir_lock.acquire(workdir)  # Held until `run` releases it, or the process ends.
     # Data first: a missing dataset is reported before any weights are downloaded.
     # Preparing it (generating the demo's procedural_streets on first use) draws from the
     # global random state, so the seeding waits until the data is on disk: the initial
@@ -319,6 +325,7 @@ def evaluate(predictor, workdir, datasets=(), batch_size=1, report_protocols=Fal
     Returns:
       A dict "name:split" -> summary dict.
     """
+    check_splits(datasets, data_dir, manual_dir)  # All, before any JSON is written.
     results = {}
     stamp = machine.describe()  # Scores differ by CPU: every JSON says which one.
     for spec in datasets:
@@ -339,6 +346,18 @@ def evaluate(predictor, workdir, datasets=(), batch_size=1, report_protocols=Fal
               f"{evaluation.format_table(summary)}", flush=True)
         results[spec] = summary
     return results
+
+
+def check_splits(specs, data_dir=None, manual_dir=None):
+    """Makes sure every "name:split" of `specs` can be read and holds examples.
+
+    Raises:
+      pipeline.EmptySplitError: for the first that cannot; the message names it, says
+        what the dataset has and what to do.
+    """
+    for spec in specs:
+        name, split = runs.parse_dataset_spec(spec)
+        pipeline.check_split(name, split, data_dir=data_dir, manual_dir=manual_dir)
 
 
 def score_split(predict_classes, num_classes, name, split, batch_size=1,
@@ -364,7 +383,14 @@ def score_split(predict_classes, num_classes, name, split, batch_size=1,
     scorer = evaluation.SegmentationScorer(predict_classes, len(space.class_names),
                                            space.prediction_lookup)
     scorer.compile()
+    empty = pipeline.EmptySplitError(
+        f"The split {split!r} of {name!r} holds no images: there is nothing to score. "
+        "Evaluate a split with examples (check the names in evaluate.datasets).")
+    if int(dataset.cardinality()) == 0:
+        raise empty
     scores = scorer.evaluate(dataset, verbose=0, return_dict=True)
+    if not scores.get("num_images"):  # A dataset of unknown length that was empty.
+        raise empty
     summary = evaluation.summarize(scorer.confusion.counts(), space.class_names,
                                    space.protocols)
     summary.update(dataset=name, split=split, num_images=int(scores["num_images"]))
@@ -455,9 +481,12 @@ def run(workdir, mode=None, data_dir=None, manual_dir=None):
     if mode is not None and mode not in MODES:
         raise ValueError(f"Unknown mode {mode!r}; use one of {MODES}, or none for all.")
     settings = selection.checkpoint_selection()  # A bad rule fails before training.
-    os.makedirs(workdir, exist_ok=True)
+    workdir_lock.check_writable(workdir)
     if mode in (None, "train"):
-        model, checkpointer = train(workdir, data_dir=data_dir, manual_dir=manual_dir)
+        try:
+            model, checkpointer = train(workdir, data_dir=data_dir, manual_dir=manual_dir)
+        finally:
+            workdir_lock.release(workdir)
         if mode == "train":
             return
         if precision.training_policy() != "float32":
@@ -465,6 +494,8 @@ def run(workdir, mode=None, data_dir=None, manual_dir=None):
             model, checkpointer = restore(workdir)
     else:
         model, checkpointer = restore(workdir)
+    if mode in (None, "evaluate"):  # An empty or unknown split fails before any file.
+        check_splits(_bound("evaluate.datasets", ()), data_dir, manual_dir)
     selected_by = select_checkpoint(model, checkpointer, workdir, settings,
                                     data_dir=data_dir, manual_dir=manual_dir)
     if mode in (None, "evaluate"):
@@ -473,6 +504,14 @@ def run(workdir, mode=None, data_dir=None, manual_dir=None):
         save_figure(model, workdir, data_dir=data_dir, manual_dir=manual_dir)
     if mode in (None, "export"):
         export(model, checkpointer, workdir)
+
+
+def _bound(parameter, default):
+    """The value gin binds to "function.parameter", or `default` if it binds none."""
+    try:
+        return gin.query_parameter(parameter)
+    except ValueError:
+        return default
 
 
 def _write_operative_config(workdir):

@@ -5,6 +5,7 @@ from gta_keras import quiet  # First: before anything imports TensorFlow (see qu
 if __name__ == "__main__":  # Run as a program, not imported: hide TF's start-up lines.
     quiet.install()
 
+import re
 import sys
 import tokenize
 
@@ -14,6 +15,7 @@ from gta_keras import checkpoints
 from gta_keras import configurables
 from gta_keras import experiment
 from gta_keras import run_flags  # pylint: disable=unused-import  (--gin_file, --workdir)
+from gta_keras import workdir_lock
 from gta_keras.data import pipeline
 
 FLAGS = flags.FLAGS
@@ -40,9 +42,21 @@ def main(argv):
                        manual_dir=FLAGS.manual_dir)
     except (pipeline.DatasetUnavailableError, checkpoints.CheckpointNotFoundError,
             checkpoints.CheckpointMismatchError, checkpoints.CorruptCheckpointError,
-            checkpoints.DivergenceError, pipeline.ConfigurationError) as error:
+            checkpoints.DivergenceError, pipeline.ConfigurationError,
+            workdir_lock.WorkdirError) as error:
         # What is wrong and what to do, without a traceback.
-        sys.exit(f"gta_keras: {error}")
+        sys.exit(format_error(error))
+
+
+def format_error(error):
+    """What the command line prints for a user's error: "gta_keras: <message>".
+
+    Without the "In call to configurable ..." lines gin appends to errors raised inside
+    gin-configured functions: they name this package's functions (e.g. `train`), not
+    anything the user gave.
+    """
+    message = re.sub(r"\n\s*In call to configurable '[^\n]*", "", str(error)).strip()
+    return f"gta_keras: {message}"
 
 
 def _first_lines(error, limit=3):
