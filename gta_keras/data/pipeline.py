@@ -126,9 +126,8 @@ def _split_error(name, split, builder, reason):
                        for key, info in builder.info.splits.items())
     return EmptySplitError(
         f"The split {split!r} of {name!r} is empty or does not exist ({reason}): there is "
-        f"nothing to read. {name!r} has {splits}; name one of them, or a slice that holds "
-        "examples (e.g. 'validation[:50]'), where this split is named (evaluate.datasets, "
-        "make_train_dataset.source_split, ...).")
+        f"nothing to read. {name!r} has {splits}; name one of those where the split is set "
+        "(evaluate.datasets, make_train_dataset.source_split or target_split, ...).")
 
 
 def _empty_split_message(name, builder, manual_dir, split, error):
