@@ -264,17 +264,7 @@ def test_an_interrupted_save_leaves_the_previous_checkpoint_newest(tmp_path):
 
 def _poisoned_model(step, player_loss):
     """A tiny lsd model whose `player_loss` is NaN in training step `step` (1-based)."""
-    model = tiny.model()
-    real = model.compute_losses
-
-    def compute_losses(*args, **kwargs):
-        step_losses = real(*args, **kwargs)
-        bad = tf.equal(model.f_optimizer.iterations, step - 1)
-        step_losses[player_loss] += tf.where(bad, np.float32(np.nan), np.float32(0))
-        return step_losses
-
-    model.compute_losses = compute_losses
-    return model
+    return tiny.poison_loss(tiny.model(), step, player_loss)
 
 
 @pytest.mark.parametrize("player_loss", ["d_loss", "f_loss"])

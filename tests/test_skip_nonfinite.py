@@ -19,16 +19,7 @@ def _poisoned_model(step, player_loss, update_reading="single_pass", run_eagerly
                   configurables.adam(1e-3), skip_nonfinite_steps=True,
                   run_eagerly=run_eagerly)
     model.build_optimizers()
-    real = model.compute_losses
-
-    def compute_losses(*args, **kwargs):
-        step_losses = real(*args, **kwargs)
-        bad = tf.equal(model.f_optimizer.iterations, step - 1)
-        step_losses[player_loss] += tf.where(bad, np.float32(np.nan), np.float32(0))
-        return step_losses
-
-    model.compute_losses = compute_losses
-    return model
+    return tiny.poison_loss(model, step, player_loss)
 
 
 def _state(model):

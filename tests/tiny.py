@@ -48,3 +48,18 @@ def train_one_step(model, triplet):
     """Runs one `train_step` through Keras `fit`, as training does; returns its logs."""
     history = model.fit(tf.data.Dataset.from_tensors(triplet), epochs=1, verbose=0)
     return {name: values[-1] for name, values in history.history.items()}
+
+
+def poison_loss(model, step, player_loss):
+    """Makes `model`'s `player_loss` NaN in training step `step` (1-based: while F's
+    optimizer has taken step - 1 steps), in place; returns the model."""
+    real = model.compute_losses
+
+    def compute_losses(*args, **kwargs):
+        step_losses = real(*args, **kwargs)
+        bad = tf.equal(model.f_optimizer.iterations, step - 1)
+        step_losses[player_loss] += tf.where(bad, np.float32(np.nan), np.float32(0))
+        return step_losses
+
+    model.compute_losses = compute_losses
+    return model
