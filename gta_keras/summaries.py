@@ -1,23 +1,51 @@
 """Mean ± std over seeds of finished runs: shared by scripts/seeds.py and scripts/ablation.py.
 
-A run record is a dict with "method", "seed", "miou", "per_class_iou" (class -> IoU or
-None), "miou_by_split" ("name:split" -> mIoU), "checkpoint_step" and
-"checkpoint_selection", as those scripts read them from a run's eval JSONs.
+A run record is a dict with "method", "seed", "numerics" (the numeric path it was run on,
+`machine.NUMERIC_PATHS`), "miou", "per_class_iou" (class -> IoU or None), "miou_by_split"
+("name:split" -> mIoU), "checkpoint_step" and "checkpoint_selection", as those scripts read
+them from a run's eval JSONs.
+
+Besides each method's mean ± std, `paired_gains` pairs every method's run with
+source-only's of the same seed and numeric path and reports the gain over those pairs.
 """
 
 import json
+import math
 import os
 
 import numpy as np
 
+from gta_keras import machine
 from gta_keras import runs as runs_lib
 
+DEFAULT_NUMERICS = "default"
+BASELINE = "source_only"
 
-def run_record(method, seed, run_dir, report, seconds=None):
-    """The record of one finished run, read from its eval JSON for `report`."""
+# Two-sided 95% quantiles of Student's t, t_{0.975, df}, for df = 1 .. 30 (the pairs of a
+# few seeds times three numeric paths); beyond, `t_quantile_975` expands around the normal.
+T_975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+         2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+         2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
+
+
+def run_name(method, seed, numerics=DEFAULT_NUMERICS):
+    """A run's folder name: `<method>_seed<k>`, plus `_<path>` off the default path (so
+    the folders of runs made before numeric paths existed are those of the default)."""
+    name = f"{method}_seed{seed}"
+    return name if numerics == DEFAULT_NUMERICS else f"{name}_{numerics}"
+
+
+def run_record(method, seed, run_dir, report, seconds=None, numerics=DEFAULT_NUMERICS):
+    """The record of one finished run, read from its eval JSON for `report`.
+
+    "numerics" is the path the runner asked for; "stamped_numerics" the one the eval JSON's
+    machine stamp says its process had (None for JSONs from before the stamp named it).
+    """
     with open(runs_lib.eval_path(run_dir, report)) as f:
         result = json.load(f)
-    return {"method": method, "seed": seed, "miou": result["miou"],
+    return {"method": method, "seed": seed, "numerics": numerics,
+            "stamped_numerics": (result.get("machine") or {}).get("numerics"),
+            "miou": result["miou"],
             "per_class_iou": result["per_class_iou"], "seconds": seconds,
             "miou_by_split": miou_by_split(run_dir),
             "checkpoint_step": result["checkpoint_step"],
@@ -27,7 +55,8 @@ def run_record(method, seed, run_dir, report, seconds=None):
 
 
 def summarize(runs):
-    """Per method: mean and std of mIoU and of each class's IoU over seeds."""
+    """Per method: mean and std of mIoU and of each class's IoU over its runs (seeds and
+    numeric paths), the number of seeds and of runs, and the mIoU per numeric path."""
     methods = {}
     for method in dict.fromkeys(run["method"] for run in runs):
         mine = [run for run in runs if run["method"] == method]
@@ -36,9 +65,15 @@ def summarize(runs):
         per_class = {
             name: mean_std([run["per_class_iou"][name] for run in mine]) for name in classes}
         splits = mine[0]["miou_by_split"]
+        paths = dict.fromkeys(run.get("numerics", DEFAULT_NUMERICS) for run in mine)
         methods[method] = {
             "miou": mean_std([run["miou"] for run in mine]),
-            "per_class_iou": per_class, "num_seeds": len(mine),
+            "per_class_iou": per_class,
+            "num_seeds": len(set(run["seed"] for run in mine)), "num_runs": len(mine),
+            "miou_by_numerics": {
+                path: mean_std([run["miou"] for run in mine
+                                if run.get("numerics", DEFAULT_NUMERICS) == path])
+                for path in paths},
             "miou_by_split": {split: mean_std([run["miou_by_split"][split] for run in mine])
                               for split in splits}}
     return methods
@@ -46,7 +81,7 @@ def summarize(runs):
 
 def checkpoint_lines(runs):
     """Which checkpoint each method's runs were scored at, seed by seed."""
-    lines = ["Checkpoints scored (step per seed):", ""]
+    lines = ["Checkpoints scored (step per run, in run order):", ""]
     for method in dict.fromkeys(run["method"] for run in runs):
         mine = [run for run in runs if run["method"] == method]
         steps = ", ".join(str(run["checkpoint_step"]) for run in mine)
@@ -97,3 +132,114 @@ def per_class_table(methods):
     lines.append("| **mIoU** | " + " | ".join(
         f"**{cell(methods[m]['miou'])}**" for m in names) + " |")
     return "\n".join(lines) + "\n"
+
+
+def t_quantile_975(df):
+    """t_{0.975, df}: the table for df <= 30, else the Cornish-Fisher expansion around the
+    normal quantile (within 1e-4 of the exact value there)."""
+    if df < 1:
+        raise ValueError(f"Degrees of freedom must be >= 1, not {df}.")
+    if df <= len(T_975):
+        return T_975[df - 1]
+    z = 1.959964
+    return z + (z ** 3 + z) / (4 * df) + (5 * z ** 5 + 16 * z ** 3 + 3 * z) / (96 * df ** 2)
+
+
+def gain_stats(gains):
+    """The gain over paired runs: mean, std, min, share positive and a 95% interval.
+
+    The interval is the paired t interval over the n pairs: mean ± t_{0.975, n-1} * s /
+    sqrt(n), s the sample std (n - 1 in the denominator). It treats the pairs as
+    independent draws; runs of one seed on several numeric paths share their
+    initialisation and data order, so with several paths it is narrower than the seeds
+    alone would give, and it says how well the mean gain over these pairs is known, not
+    where a single new run falls.
+
+    Args:
+      gains: one gain per pair (any unit).
+
+    Returns:
+      {"pairs", "mean", "std" (sample; None for one pair), "min", "positive_share",
+      "ci95" ([low, high]; None for one pair)}; None when `gains` is empty.
+    """
+    values = np.asarray(gains, np.float64)
+    n = len(values)
+    if n == 0:
+        return None
+    mean = float(values.mean())
+    std = float(values.std(ddof=1)) if n > 1 else None
+    half = t_quantile_975(n - 1) * std / math.sqrt(n) if n > 1 else None
+    return {"pairs": n, "mean": mean, "std": std, "min": float(values.min()),
+            "positive_share": float((values > 0).mean()),
+            "ci95": None if half is None else [mean - half, mean + half]}
+
+
+def paired_gains(runs, baseline=BASELINE):
+    """Each method's mIoU gain over `baseline` on the same (seed, numeric path).
+
+    Args:
+      runs: run records.
+      baseline: the method every other is compared with.
+
+    Returns:
+      method -> {"pairs": [{"seed", "numerics", "gain", "miou", "baseline_miou"}, ...],
+      "stats": `gain_stats` of the gains}, for every method but `baseline` that shares
+      at least one (seed, path) with it; {} when `baseline` was not run.
+    """
+    base = {(run["seed"], run.get("numerics", DEFAULT_NUMERICS)): run["miou"]
+            for run in runs if run["method"] == baseline}
+    result = {}
+    for method in dict.fromkeys(run["method"] for run in runs):
+        if method == baseline:
+            continue
+        pairs = []
+        for run in runs:
+            key = (run["seed"], run.get("numerics", DEFAULT_NUMERICS))
+            if run["method"] == method and key in base:
+                pairs.append({"seed": key[0], "numerics": key[1],
+                              "gain": run["miou"] - base[key], "miou": run["miou"],
+                              "baseline_miou": base[key]})
+        if pairs:
+            result[method] = {"pairs": pairs,
+                              "stats": gain_stats([pair["gain"] for pair in pairs])}
+    return result
+
+
+def points(value):
+    """A fraction as signed points of percent ("+6.4"), "-" for None."""
+    return "-" if value is None else f"{100 * value:+.1f}"
+
+
+def gain_text(gains, baseline=BASELINE):
+    """Markdown: per method, the gain over `baseline` per (seed, path) and its stats."""
+    blocks = []
+    for method, info in gains.items():
+        stats = info["stats"]
+        lines = [f"{method} − {baseline}, mIoU points, per (seed, numeric path):", "",
+                 f"| seed | numerics | {baseline} | {method} | gain |", "|---|---|---|---|---|"]
+        lines += [f"| {pair['seed']} | {pair['numerics']} | {100 * pair['baseline_miou']:.1f}"
+                  f" | {100 * pair['miou']:.1f} | {points(pair['gain'])} |"
+                  for pair in info["pairs"]]
+        interval = ("-" if stats["ci95"] is None else
+                    f"[{points(stats['ci95'][0])}, {points(stats['ci95'][1])}]")
+        std = "-" if stats["std"] is None else f"{100 * stats['std']:.1f}"
+        lines += ["", f"Over the {stats['pairs']} pairs: mean {points(stats['mean'])}, std "
+                  f"{std} (n − 1), min {points(stats['min'])}, {method} ahead in "
+                  f"{100 * stats['positive_share']:.0f}%, paired 95% t interval {interval}.",
+                  ""]
+        blocks.append("\n".join(lines))
+    return "\n".join(blocks)
+
+
+def runs_machine(numerics):
+    """`machine.describe()` of this process, its "numerics" the runs' paths ("default,
+    one_thread"): the runner itself is on one path, its runs on those."""
+    stamp = machine.describe()
+    stamp["numerics"] = ", ".join(numerics)
+    return stamp
+
+
+def numerics_mismatches(runs):
+    """Runs whose machine stamp names another numeric path than the one asked for."""
+    return [run for run in runs if run.get("stamped_numerics") is not None
+            and run["stamped_numerics"] != run.get("numerics", DEFAULT_NUMERICS)]

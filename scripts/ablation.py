@@ -1,6 +1,7 @@
 """Paper Table 4 as a command: every method with equal steps, data and seeds, gap closed.
 
-  python scripts/ablation.py --gin_file=gin/demo.gin --seeds=3 --workdir=runs/ablation
+  python scripts/ablation.py --gin_file=gin/demo.gin --seeds=3 --workdir=runs/ablation \
+      [--numerics=default,no_onednn,one_thread]
 
 Each (method, seed) is the real command line in its own process, in `DIR/<method>_seed<k>/`,
 with the shared gin files, then the method's layer `gin/ablations/<method>.gin` (which binds
@@ -8,12 +9,17 @@ nothing but the method, and for target_only the labelled domain), then `train.se
 the shared `--gin_bindings`: so every method gets the same steps, data, sizes and seeds.
 A (method, seed) whose eval JSON for the reported split exists is finished and not run
 again; one that stopped part way resumes from its last checkpoint (the CLI resumes).
+With `--numerics`, every (method, seed) runs once per numeric path, the environment of its
+process (`machine.NUMERIC_PATHS`, as in scripts/seeds.py), in `DIR/<method>_seed<k>_<path>/`
+off the default path.
 
 Writes `DIR/ablation.json` (every run, mean ± std per method, gap closed) and
 `DIR/ablation.md`: a Table-4-style table of mIoU mean ± std per method and each method's gap
 closed, (method - source_only) / (target_only - source_only), from the means. The reported
 split is the first of the gin file's `evaluate.datasets` unless `--report` names another.
-See docs/ablations.md.
+Each method's gain over source_only on the same (seed, path) is in ablation.json ("gains":
+mean, std, min, share positive, paired 95% t interval; `summaries.gain_stats`) and below the
+table. See docs/ablations.md.
 """
 
 from gta_keras import quiet  # First: before anything imports TensorFlow (see quiet.py).
@@ -68,6 +74,9 @@ def _define_flags():
     flags.DEFINE_list("methods", list(ORDER),
                       "Methods to run, of " + ", ".join(ORDER) + ".")
     flags.DEFINE_integer("seeds", 3, "Seeds per method: 0 .. seeds-1.")
+    flags.DEFINE_list("numerics", [summaries.DEFAULT_NUMERICS],
+                      "Numeric paths each (method, seed) runs on, of "
+                      + ", ".join(machine.NUMERIC_PATHS) + ".")
     flags.DEFINE_string("workdir", None, "Folder of all runs and the table.")
     flags.DEFINE_string("report", None, "name:split whose mIoU the table shows.")
     flags.DEFINE_string("data_dir", None, "TFDS data dir.")
@@ -138,7 +147,7 @@ def paper_order_holds(methods):
 
 def markdown_table(methods, gaps):
     """Table 4's rows (of the methods run): mIoU mean ± std, gap closed, the paper's."""
-    lines = ["| method | mIoU (%) | gap closed | seeds | paper (SYNTHIA→Cityscapes) |",
+    lines = ["| method | mIoU (%) | gap closed | runs | paper (SYNTHIA→Cityscapes) |",
              "|---|---|---|---|---|"]
     for name in sorted(methods, key=_rank):
         gap = gaps.get(name)
@@ -146,7 +155,7 @@ def markdown_table(methods, gaps):
         paper = PAPER_TABLE_4.get(name)
         lines.append(f"| {ROW_NAMES.get(name, name)} (`{name}`) | "
                      f"{summaries.cell(methods[name]['miou'])} | {gap_text} | "
-                     f"{methods[name]['num_seeds']} | "
+                     f"{methods[name].get('num_runs', methods[name]['num_seeds'])} | "
                      f"{'-' if paper is None else f'{paper:.1f}'} |")
     return "\n".join(lines) + "\n"
 
@@ -166,10 +175,13 @@ def report_text(summary):
         f"- {name}: {info['seconds']:.0f} s per run\n"
         for name, info in sorted(methods.items(), key=lambda item: _rank(item[0]))
         if info.get("seconds") is not None)
+    paths = summary.get("numerics", [summaries.DEFAULT_NUMERICS])
+    gains = summaries.gain_text(summary.get("gains", {}))
     return (f"mIoU (%) on {summary['report']}, mean ± std over seeds "
-            f"{', '.join(str(s) for s in summary['seeds'])}; gap closed = (method − "
+            f"{', '.join(str(s) for s in summary['seeds'])} × numeric paths "
+            f"{', '.join(paths)}; gap closed = (method − "
             f"source_only) / (target_only − source_only), from the means.\n\n"
-            f"{markdown_table(methods, gaps)}\n"
+            f"{markdown_table(methods, gaps)}\n{gains + chr(10) if gains else ''}"
             f"Orders as the paper's Table 4 (source-only < feature D < no patch < no aux < "
             f"full): {order_text}.\n\nMethods:\n\n{rows}\n"
             f"Shared gin files: {', '.join(summary['gin_files']) or '-'}; bindings: "
@@ -180,7 +192,8 @@ def report_text(summary):
             f"Machine: {machine.one_line(summary['machine'])}.\n")
 
 
-def summarize(records, report, seeds, gin_files=(), gin_bindings=()):
+def summarize(records, report, seeds, gin_files=(), gin_bindings=(),
+              numerics=(summaries.DEFAULT_NUMERICS,)):
     """The ablation.json content from the run records (`summaries.run_record`)."""
     methods = summaries.summarize(records)
     for name, info in methods.items():
@@ -189,11 +202,12 @@ def summarize(records, report, seeds, gin_files=(), gin_bindings=()):
         info["description"] = adaptation_model.METHOD_DESCRIPTIONS.get(name)
         info["reads_target_labels"] = any(r.get("reads_target_labels") for r in records
                                           if r["method"] == name)
-    return {"report": report, "seeds": list(seeds), "gin_files": list(gin_files),
-            "gin_bindings": list(gin_bindings), "runs": records, "methods": methods,
+    return {"report": report, "seeds": list(seeds), "numerics": list(numerics),
+            "gin_files": list(gin_files), "gin_bindings": list(gin_bindings),
+            "runs": records, "methods": methods, "gains": summaries.paired_gains(records),
             "gap_closed": gap_closed(methods), "paper_order_holds": paper_order_holds(methods),
             "paper_table_4": PAPER_TABLE_4,
-            "machine": machine.describe()}
+            "machine": summaries.runs_machine(numerics)}
 
 
 def write(summary, workdir):
@@ -212,7 +226,7 @@ def _rank(method):
 
 
 def run(gin_files, workdir, seeds=3, methods=ORDER, gin_bindings=(), report=None,
-        data_dir=None, run_fn=subprocess.run):
+        data_dir=None, run_fn=subprocess.run, numerics=(summaries.DEFAULT_NUMERICS,)):
     """Trains and evaluates each unfinished (method, seed), then writes the table.
 
     Args:
@@ -223,7 +237,9 @@ def run(gin_files, workdir, seeds=3, methods=ORDER, gin_bindings=(), report=None
       gin_bindings: bindings shared by every run.
       report: "name:split" of the table; None for the first of `evaluate.datasets`.
       data_dir: TFDS data dir.
-      run_fn: runs a command (`subprocess.run`; tests inject a fake).
+      run_fn: runs a command (`subprocess.run`; tests inject a fake); called with
+        `check=True` and `env=` the numeric path's environment.
+      numerics: numeric paths, keys of `machine.NUMERIC_PATHS`.
 
     Returns:
       The summary written to ablation.json.
@@ -231,6 +247,8 @@ def run(gin_files, workdir, seeds=3, methods=ORDER, gin_bindings=(), report=None
     unknown = [m for m in methods if m not in adaptation_model.METHODS]
     if unknown:
         raise ValueError(f"Unknown methods {unknown}; use any of {ORDER}.")
+    numerics = list(numerics)
+    machine.check_numerics(numerics)
     gin.clear_config()
     configurables.parse_gin(gin_files, gin_bindings)
     report = report or gin.query_parameter("evaluate.datasets")[0]
@@ -239,23 +257,31 @@ def run(gin_files, workdir, seeds=3, methods=ORDER, gin_bindings=(), report=None
     records = []
     for method in methods:
         for seed in range(seeds):
-            run_dir = os.path.join(workdir, f"{method}_seed{seed}")
-            if is_finished(run_dir, report, method):
-                print(f"{method} seed {seed}: finished, not run again", flush=True)
-            else:
-                start = time.time()
-                run_fn(command(method, seed, run_dir, gin_files, gin_bindings, data_dir),
-                       check=True)
-                with open(os.path.join(run_dir, SECONDS_FILE), "w") as f:
-                    json.dump({"seconds": time.time() - start}, f)
-            record = summaries.run_record(method, seed, run_dir, report,
-                                          _seconds(run_dir))
-            records.append(record)
-            print(f"{method} seed {seed}: mIoU {100 * record['miou']:.1f} at step "
-                  f"{record['checkpoint_step']}", flush=True)
-    summary = summarize(records, report, range(seeds), gin_files, gin_bindings)
+            for path in numerics:
+                records.append(_run_one(method, seed, path, workdir, report, gin_files,
+                                        gin_bindings, data_dir, run_fn))
+    summary = summarize(records, report, range(seeds), gin_files, gin_bindings, numerics)
     print(write(summary, workdir))
     return summary
+
+
+def _run_one(method, seed, path, workdir, report, gin_files, gin_bindings, data_dir,
+             run_fn):
+    """Runs one (method, seed, numeric path) unless finished; returns its record."""
+    run_dir = os.path.join(workdir, summaries.run_name(method, seed, path))
+    label = f"{method} seed {seed} ({path})"
+    if is_finished(run_dir, report, method):
+        print(f"{label}: finished, not run again", flush=True)
+    else:
+        start = time.time()
+        run_fn(command(method, seed, run_dir, gin_files, gin_bindings, data_dir),
+               check=True, env=machine.numerics_env(path))
+        with open(os.path.join(run_dir, SECONDS_FILE), "w") as f:
+            json.dump({"seconds": time.time() - start}, f)
+    record = summaries.run_record(method, seed, run_dir, report, _seconds(run_dir), path)
+    print(f"{label}: mIoU {100 * record['miou']:.1f} at step {record['checkpoint_step']}",
+          flush=True)
+    return record
 
 
 def _seconds(run_dir):
@@ -269,7 +295,7 @@ def _seconds(run_dir):
 def main(argv):
     del argv
     run(FLAGS.gin_file, FLAGS.workdir, FLAGS.seeds, FLAGS.methods, FLAGS.gin_bindings,
-        FLAGS.report, FLAGS.data_dir)
+        FLAGS.report, FLAGS.data_dir, numerics=FLAGS.numerics)
 
 
 if __name__ == "__main__":

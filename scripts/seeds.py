@@ -1,13 +1,21 @@
-"""Trains and evaluates each (method, seed) and summarises mean ± std per class.
+"""Trains and evaluates each (method, seed, numeric path); mean ± std and the paired gain.
 
   python scripts/seeds.py --gin_file=gin/demo.gin --methods=source_only,lsd --seeds=3 \
-      --workdir=runs/seeds
+      --workdir=runs/seeds [--numerics=default,no_onednn,one_thread]
 
-Each run is the real command line in its own process (`DIR/<method>_seed<k>/`), so runs are
-independent and a finished one is not trained again (it is evaluated again, with the gin
-file's checkpoint rule). The reported split is the first of
-the gin file's `evaluate.datasets` unless `--report` names another. Writes
-`DIR/summary.json` and `DIR/summary.md`.
+Each run is the real command line in its own process, so runs are independent and a
+finished one is not trained again (it is evaluated again, with the gin file's checkpoint
+rule). Its folder is `DIR/<method>_seed<k>/` on the default numeric path and
+`DIR/<method>_seed<k>_<path>/` on another. A numeric path is the environment of the run's
+process (`machine.NUMERIC_PATHS`): `no_onednn` sets TF_ENABLE_ONEDNN_OPTS=0, `one_thread`
+TF_NUM_INTRAOP_THREADS=1, `default` neither (both are removed from the inherited
+environment). Float rounding differs along each, as it does between CPUs, so one machine
+can measure the spread another CPU would bring.
+
+The reported split is the first of the gin file's `evaluate.datasets` unless `--report`
+names another. Writes `DIR/summary.json` and `DIR/summary.md`: per method, mean ± std per
+class over all runs; per method, its gain over source_only on each (seed, path) and over
+all of them (mean, std, min, share positive, paired 95% t interval; `summaries.gain_stats`).
 """
 
 from gta_keras import quiet  # First: before anything imports TensorFlow (see quiet.py).
@@ -28,32 +36,38 @@ import gin
 from gta_keras import configurables
 from gta_keras import experiment  # pylint: disable=unused-import  (registers configurables)
 from gta_keras import machine
-from gta_keras import runs
+from gta_keras import runs as runs_lib
 from gta_keras import summaries
 
 FLAGS = flags.FLAGS
-flags.DEFINE_multi_string("gin_file", [], "Gin files shared by every run.")
-flags.DEFINE_multi_string("gin_bindings", [], "Extra bindings shared by every run.")
-flags.DEFINE_list("methods", ["source_only", "lsd"], "Methods to compare.")
-flags.DEFINE_integer("seeds", 3, "Seeds per method: 0 .. seeds-1.")
-flags.DEFINE_string("workdir", None, "Folder of all runs and the summary.")
-flags.DEFINE_string("report", None, "name:split whose mIoU is summarised.")
-flags.DEFINE_string("data_dir", None, "TFDS data dir.")
-flags.mark_flag_as_required("workdir")
 
 
-def run_one(method, seed, run_dir):
-    """Trains, evaluates and exports one (method, seed) through the CLI; returns seconds."""
-    command = [sys.executable, "-m", "gta_keras.main", f"--workdir={run_dir}",
-               f"--gin_bindings=build_model.method = '{method}'",
-               f"--gin_bindings=train.seed = {seed}", "--gin_bindings=train.verbose = 0"]
-    command += [f"--gin_file={path}" for path in FLAGS.gin_file]
-    command += [f"--gin_bindings={binding}" for binding in FLAGS.gin_bindings]
-    if FLAGS.data_dir:
-        command.append(f"--data_dir={FLAGS.data_dir}")
-    start = time.time()
-    subprocess.run(command, check=True)
-    return time.time() - start
+def _define_flags():
+    """The command's flags; defined only when run as a program, so that tests can import
+    this module beside other entry points (absl refuses one flag name from two modules)."""
+    flags.DEFINE_multi_string("gin_file", [], "Gin files shared by every run.")
+    flags.DEFINE_multi_string("gin_bindings", [], "Extra bindings shared by every run.")
+    flags.DEFINE_list("methods", ["source_only", "lsd"], "Methods to compare.")
+    flags.DEFINE_integer("seeds", 3, "Seeds per method: 0 .. seeds-1.")
+    flags.DEFINE_list("numerics", [summaries.DEFAULT_NUMERICS],
+                      "Numeric paths each (method, seed) runs on, of "
+                      + ", ".join(machine.NUMERIC_PATHS) + ".")
+    flags.DEFINE_string("workdir", None, "Folder of all runs and the summary.")
+    flags.DEFINE_string("report", None, "name:split whose mIoU is summarised.")
+    flags.DEFINE_string("data_dir", None, "TFDS data dir.")
+    flags.mark_flag_as_required("workdir")
+
+
+def command(method, seed, run_dir, gin_files, gin_bindings, data_dir=None):
+    """The CLI command of one (method, seed): method, seed, shared files and bindings."""
+    line = [sys.executable, "-m", "gta_keras.main", f"--workdir={run_dir}",
+            f"--gin_bindings=build_model.method = '{method}'",
+            f"--gin_bindings=train.seed = {seed}", "--gin_bindings=train.verbose = 0"]
+    line += [f"--gin_file={path}" for path in gin_files]
+    line += [f"--gin_bindings={binding}" for binding in gin_bindings]
+    if data_dir:
+        line.append(f"--data_dir={data_dir}")
+    return line
 
 
 # Shared with scripts/ablation.py.
@@ -63,38 +77,98 @@ markdown_table = summaries.per_class_table
 _cell = summaries.cell
 
 
-def main(argv):
-    del argv
-    configurables.parse_gin(FLAGS.gin_file, FLAGS.gin_bindings)
-    report = FLAGS.report or gin.query_parameter("evaluate.datasets")[0]
-    runs.parse_dataset_spec(report)  # A malformed --report fails before any training.
-    records = []
-    for method in FLAGS.methods:
-        for seed in range(FLAGS.seeds):
-            run_dir = os.path.join(FLAGS.workdir, f"{method}_seed{seed}")
-            seconds = run_one(method, seed, run_dir)
-            record = summaries.run_record(method, seed, run_dir, report, seconds)
-            records.append(record)
-            print(f"{method} seed {seed}: mIoU {100 * record['miou']:.1f} at step "
-                  f"{record['checkpoint_step']} ({seconds:.0f} s)", flush=True)
-    methods = summarize(records)
-    stamp = machine.describe()
-    summary = {"report": report, "gin_files": FLAGS.gin_file,
-               "gin_bindings": FLAGS.gin_bindings, "runs": records, "methods": methods,
-               "machine": stamp}
-    with open(os.path.join(FLAGS.workdir, "summary.json"), "w") as f:
-        json.dump(summary, f, indent=2)
-    table = markdown_table(methods)
+def report_text(summary):
+    """summary.md: the per-class table, the gains, every split, checkpoints, machine."""
+    methods, records = summary["methods"], summary["runs"]
     splits = "".join(
         f"- {method}, {split}: {_cell(stat)}\n" for method, info in methods.items()
         for split, stat in info["miou_by_split"].items())
-    text = (f"IoU (%) on {report}, mean ± std over {FLAGS.seeds} seeds\n\n{table}\n"
+    paths = summary["numerics"]
+    by_path = "".join(
+        f"- {method}: " + "; ".join(f"{path} {_cell(stat)}"
+                                    for path, stat in info["miou_by_numerics"].items()) + "\n"
+        for method, info in methods.items()) if len(paths) > 1 else ""
+    if by_path:
+        by_path = f"mIoU (%) per numeric path, mean ± std over seeds:\n\n{by_path}\n"
+    gains = summaries.gain_text(summary["gains"])
+    mismatches = "".join(
+        f"- {run['method']} seed {run['seed']}: asked for {run['numerics']}, its eval JSON's "
+        f"machine stamp says {run['stamped_numerics']}\n"
+        for run in summaries.numerics_mismatches(records))
+    if mismatches:
+        mismatches = f"Runs on another numeric path than asked for:\n\n{mismatches}\n"
+    n = summary["seeds"]
+    seed_text = f"{n} seed{'' if n == 1 else 's'}"
+    over = (f"{seed_text} × numeric paths {', '.join(paths)}" if len(paths) > 1
+            else f"{seed_text} ({paths[0]} numerics)")
+    return (f"IoU (%) on {summary['report']}, mean ± std over {over}\n\n"
+            f"{markdown_table(methods)}\n"
+            f"{gains + chr(10) if gains else ''}{by_path}{mismatches}"
             f"mIoU (%) of every evaluated split:\n\n{splits}\n{checkpoint_lines(records)}\n"
-            f"Machine: {machine.one_line(stamp)}.\n")
-    with open(os.path.join(FLAGS.workdir, "summary.md"), "w") as f:
+            f"Machine: {machine.one_line(summary['machine'])}.\n")
+
+
+def run(gin_files, workdir, methods=("source_only", "lsd"), seeds=3,
+        numerics=(summaries.DEFAULT_NUMERICS,), gin_bindings=(), report=None,
+        data_dir=None, run_fn=subprocess.run):
+    """Runs every (method, seed, numeric path) through the CLI, then writes the summary.
+
+    Args:
+      gin_files: gin files shared by every run.
+      workdir: folder of the runs, summary.json and summary.md.
+      methods: methods to compare.
+      seeds: seeds per method, 0 .. seeds-1.
+      numerics: numeric paths, keys of `machine.NUMERIC_PATHS`.
+      gin_bindings: bindings shared by every run.
+      report: "name:split" summarised; None for the first of `evaluate.datasets`.
+      data_dir: TFDS data dir.
+      run_fn: runs a command (`subprocess.run`; tests inject a fake); called with
+        `check=True` and `env=` the path's environment.
+
+    Returns:
+      The summary written to summary.json.
+    """
+    numerics = list(numerics)
+    machine.check_numerics(numerics)  # A typo fails before any training.
+    gin.clear_config()
+    configurables.parse_gin(gin_files, gin_bindings)
+    report = report or gin.query_parameter("evaluate.datasets")[0]
+    gin.clear_config()
+    runs_lib.parse_dataset_spec(report)  # A malformed report fails before any training.
+    records = []
+    for method in methods:
+        for seed in range(seeds):
+            for path in numerics:
+                run_dir = os.path.join(workdir, summaries.run_name(method, seed, path))
+                start = time.time()
+                run_fn(command(method, seed, run_dir, gin_files, gin_bindings, data_dir),
+                       check=True, env=machine.numerics_env(path))
+                seconds = time.time() - start
+                record = summaries.run_record(method, seed, run_dir, report, seconds, path)
+                records.append(record)
+                print(f"{method} seed {seed} ({path}): mIoU {100 * record['miou']:.1f} at "
+                      f"step {record['checkpoint_step']} ({seconds:.0f} s)", flush=True)
+    summary = {"report": report, "gin_files": list(gin_files),
+               "gin_bindings": list(gin_bindings), "seeds": seeds, "numerics": numerics,
+               "runs": records, "methods": summarize(records),
+               "gains": summaries.paired_gains(records),
+               "machine": summaries.runs_machine(numerics)}
+    os.makedirs(workdir, exist_ok=True)
+    with open(os.path.join(workdir, "summary.json"), "w") as f:
+        json.dump(summary, f, indent=2)
+    text = report_text(summary)
+    with open(os.path.join(workdir, "summary.md"), "w") as f:
         f.write(text)
     print(text)
+    return summary
+
+
+def main(argv):
+    del argv
+    run(FLAGS.gin_file, FLAGS.workdir, FLAGS.methods, FLAGS.seeds, FLAGS.numerics,
+        FLAGS.gin_bindings, FLAGS.report, FLAGS.data_dir)
 
 
 if __name__ == "__main__":
+    _define_flags()
     app.run(main)

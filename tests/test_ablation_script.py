@@ -40,12 +40,15 @@ FAKE = {"source_only": (0.18, 0.22), "feature_d": (0.24, 0.28), "global_d": (0.3
         "no_aux": (0.34, 0.34), "lsd": (0.40, 0.44), "target_only": (0.60, 0.60)}
 
 
-def _fake_runner(calls):
-    """A `subprocess.run` stand-in: writes the eval JSON the real run would."""
+def _fake_runner(calls, envs=None):
+    """A `subprocess.run` stand-in: writes the eval JSON the real run would (and keeps
+    each call's environment in `envs`)."""
 
-    def run_fn(command, check):
+    def run_fn(command, check, env):
         assert check
         calls.append(command)
+        if envs is not None:
+            envs.append(env)
         workdir = next(a.split("=", 1)[1] for a in command if a.startswith("--workdir="))
         layer = [a for a in command if a.startswith("--gin_file=")][-1]
         method = os.path.basename(layer)[:-len(".gin")]
@@ -112,6 +115,33 @@ def test_a_folder_of_another_method_is_refused(ablation, tmp_path):
         ablation.is_finished(str(tmp_path / "lsd_seed0"), REPORT, "lsd")
     with pytest.raises(ValueError, match="Unknown methods"):
         ablation.run([SMOKE], str(tmp_path), methods=["cyclegan"], run_fn=None)
+
+
+def test_numeric_paths_run_in_their_own_folders_and_environments(ablation, tmp_path):
+    calls, envs = [], []
+    summary = ablation.run([SMOKE], str(tmp_path), seeds=1, methods=["source_only", "lsd"],
+                           run_fn=_fake_runner(calls, envs),
+                           numerics=["default", "one_thread"])
+    folders = [os.path.basename(c[3].split("=", 1)[1]) for c in calls]
+    assert folders == ["source_only_seed0", "source_only_seed0_one_thread", "lsd_seed0",
+                       "lsd_seed0_one_thread"]
+    assert [env.get("TF_NUM_INTRAOP_THREADS") for env in envs] == [None, "1", None, "1"]
+    assert not any("TF_ENABLE_ONEDNN_OPTS" in env for env in envs)
+    assert [r["numerics"] for r in summary["runs"]] == ["default", "one_thread"] * 2
+    gains = summary["gains"]["lsd"]
+    assert [p["gain"] for p in gains["pairs"]] == pytest.approx([0.40 - 0.18] * 2)
+    assert gains["stats"]["positive_share"] == 1.0
+    assert summary["methods"]["lsd"]["num_runs"] == 2
+    assert summary["methods"]["lsd"]["num_seeds"] == 1
+    text = (tmp_path / "ablation.md").read_text()
+    assert "numeric paths default, one_thread" in text
+    assert "| 0 | one_thread | 18.0 | 40.0 | +22.0 |" in text
+    # Run again: all four are finished.
+    ablation.run([SMOKE], str(tmp_path), seeds=1, methods=["source_only", "lsd"],
+                 run_fn=_fake_runner(calls), numerics=["default", "one_thread"])
+    assert len(calls) == 4
+    with pytest.raises(ValueError, match="Unknown numeric path 'two_threads'"):
+        ablation.run([SMOKE], str(tmp_path), numerics=["two_threads"], run_fn=None)
 
 
 @pytest.mark.slow

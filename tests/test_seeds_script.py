@@ -1,12 +1,32 @@
-"""scripts/seeds.py's per-method summary and its markdown table (`gta_keras.summaries`).
+"""scripts/seeds.py: per-method summary, markdown table, numeric paths and paired gains.
 
-The summaries are tested through the library module, not by importing the script: its
-absl flags would clash with those of other entry points imported in the same process.
+The script defines its absl flags only when run as a program, so it is imported here
+(fake runs write the eval JSONs a real run would; no model is trained).
 """
+
+import importlib.util
+import json
+import math
+import os
 
 import pytest
 
+from gta_keras import machine
+from gta_keras import runs
 from gta_keras import summaries
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SMOKE = os.path.join(ROOT, "gin", "smoke.gin")
+REPORT = "procedural_streets/realistic:validation"
+
+
+@pytest.fixture(scope="module")
+def seeds():
+    spec = importlib.util.spec_from_file_location(
+        "seeds_script", os.path.join(ROOT, "scripts", "seeds.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _run(method, seed, miou, road, sky, step=1500):
@@ -39,3 +59,167 @@ def test_checkpoint_lines_name_each_seeds_step_and_the_rule():
     lines = summaries.checkpoint_lines(runs).splitlines()
     assert "- source_only: 1400, 900 (best mIoU on target:tuning)" in lines
     assert "- lsd: 1500 (best mIoU on target:tuning)" in lines
+
+
+def test_gain_stats_on_known_numbers():
+    stats = summaries.gain_stats([1.0, 2.0, 3.0])
+    assert stats["pairs"] == 3
+    assert stats["mean"] == pytest.approx(2.0)
+    assert stats["std"] == pytest.approx(1.0)  # sample std (n - 1)
+    assert stats["min"] == pytest.approx(1.0)
+    assert stats["positive_share"] == pytest.approx(1.0)
+    half = 4.303 * 1.0 / math.sqrt(3)  # t_{0.975, 2}
+    assert stats["ci95"] == pytest.approx([2.0 - half, 2.0 + half])
+    mixed = summaries.gain_stats([-1.0, 1.0, 2.0, 2.0])
+    assert mixed["positive_share"] == pytest.approx(0.75)
+    assert mixed["min"] == pytest.approx(-1.0)
+    one = summaries.gain_stats([0.5])
+    assert one["std"] is None and one["ci95"] is None and one["mean"] == 0.5
+    assert summaries.gain_stats([]) is None
+
+
+def test_t_quantiles_match_the_tables():
+    assert summaries.t_quantile_975(1) == pytest.approx(12.706)
+    assert summaries.t_quantile_975(14) == pytest.approx(2.145)  # 5 seeds x 3 paths
+    assert summaries.t_quantile_975(40) == pytest.approx(2.0211, abs=2e-4)
+    assert summaries.t_quantile_975(120) == pytest.approx(1.9799, abs=2e-4)
+    with pytest.raises(ValueError):
+        summaries.t_quantile_975(0)
+
+
+def test_gains_pair_runs_of_one_seed_and_path():
+    runs_ = [_run("source_only", 0, 0.10, 0.5, 0.1), _run("lsd", 0, 0.12, 0.5, 0.1),
+             _run("source_only", 1, 0.10, 0.5, 0.1), _run("lsd", 1, 0.13, 0.5, 0.1),
+             _run("lsd", 2, 0.50, 0.5, 0.1)]  # no source-only of seed 2: left out
+    for run, path in zip(runs_, ["default", "default", "one_thread", "one_thread",
+                                 "default"]):
+        run["numerics"] = path
+    gains = summaries.paired_gains(runs_)
+    assert list(gains) == ["lsd"]
+    assert [(p["seed"], p["numerics"]) for p in gains["lsd"]["pairs"]] == [
+        (0, "default"), (1, "one_thread")]
+    assert [p["gain"] for p in gains["lsd"]["pairs"]] == pytest.approx([0.02, 0.03])
+    assert summaries.paired_gains([r for r in runs_ if r["method"] == "lsd"]) == {}
+
+
+def test_run_folders_keep_todays_names_on_the_default_path():
+    assert summaries.run_name("lsd", 2) == "lsd_seed2"
+    assert summaries.run_name("lsd", 2, "default") == "lsd_seed2"
+    assert summaries.run_name("lsd", 2, "no_onednn") == "lsd_seed2_no_onednn"
+
+
+# mIoU per (method, seed, path): lsd - source_only is 1, 2, 3 points on the three paths
+# of seed 0 and 4, 5, -6 on seed 1.
+FAKE = {("source_only", 0): 0.10, ("source_only", 1): 0.20,
+        ("lsd", 0, "default"): 0.11, ("lsd", 0, "no_onednn"): 0.12,
+        ("lsd", 0, "one_thread"): 0.13, ("lsd", 1, "default"): 0.24,
+        ("lsd", 1, "no_onednn"): 0.25, ("lsd", 1, "one_thread"): 0.14}
+
+
+def _fake_runner(calls):
+    """A `subprocess.run` stand-in: keeps (command, env), writes the run's eval JSON with
+    the machine stamp's path as the child's environment would make it."""
+
+    def run_fn(command, check, env):
+        assert check
+        calls.append((command, env))
+        workdir = next(a.split("=", 1)[1] for a in command if a.startswith("--workdir="))
+        method = next(a for a in command if "build_model.method" in a).split("'")[1]
+        seed = int(next(a for a in command if "train.seed" in a).split("=")[-1])
+        path = machine.numeric_path(env)
+        miou = FAKE.get((method, seed), FAKE.get((method, seed, path)))
+        name, split = runs.parse_dataset_spec(REPORT)
+        for spec_name, spec_split, score in ((name, split, miou),
+                                             ("procedural_streets/synthetic", "validation",
+                                              0.3)):
+            spec = f"{spec_name}:{spec_split}"
+            out = runs.eval_path(workdir, spec)
+            os.makedirs(os.path.dirname(out), exist_ok=True)
+            with open(out, "w") as f:
+                json.dump({"dataset": spec_name, "split": spec_split, "miou": score,
+                           "per_class_iou": {"road": score, "train": None},
+                           "checkpoint_step": 2, "checkpoint_selection": "last",
+                           "method": method, "machine": {"numerics": path}}, f)
+
+    return run_fn
+
+
+def test_each_numeric_path_is_the_subprocess_environment(seeds, tmp_path, monkeypatch):
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "1")  # the caller's: not for "default"
+    monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", "2")
+    calls = []
+    summary = seeds.run([SMOKE], str(tmp_path), seeds=2,
+                        numerics=["default", "no_onednn", "one_thread"],
+                        run_fn=_fake_runner(calls))
+    assert len(calls) == 12
+    folders = [os.path.basename(next(a for a in c if a.startswith("--workdir=")))
+               for c, _ in calls]
+    assert folders[:3] == ["source_only_seed0", "source_only_seed0_no_onednn",
+                           "source_only_seed0_one_thread"]
+    assert folders[-1] == "lsd_seed1_one_thread"
+    for (command, env), path in zip(calls, ["default", "no_onednn", "one_thread"] * 4):
+        settings = {k: env.get(k) for k in ("TF_ENABLE_ONEDNN_OPTS", "TF_NUM_INTRAOP_THREADS")}
+        assert settings == {"default": {"TF_ENABLE_ONEDNN_OPTS": None,
+                                        "TF_NUM_INTRAOP_THREADS": None},
+                            "no_onednn": {"TF_ENABLE_ONEDNN_OPTS": "0",
+                                          "TF_NUM_INTRAOP_THREADS": None},
+                            "one_thread": {"TF_ENABLE_ONEDNN_OPTS": None,
+                                           "TF_NUM_INTRAOP_THREADS": "1"}}[path]
+        assert env["PATH"] == os.environ["PATH"]  # the rest is inherited
+    stats = summary["gains"]["lsd"]["stats"]
+    gains = [100 * p["gain"] for p in summary["gains"]["lsd"]["pairs"]]
+    assert gains == pytest.approx([1, 2, 3, 4, 5, -6])
+    assert stats["mean"] == pytest.approx(0.015)
+    assert stats["min"] == pytest.approx(-0.06)
+    assert stats["positive_share"] == pytest.approx(5 / 6)
+    std = math.sqrt(sum((g - 1.5) ** 2 for g in [1, 2, 3, 4, 5, -6]) / 5) / 100
+    assert stats["std"] == pytest.approx(std)
+    assert stats["ci95"] == pytest.approx([0.015 - 2.571 * std / math.sqrt(6),
+                                           0.015 + 2.571 * std / math.sqrt(6)])
+    assert summary["methods"]["lsd"]["miou_by_numerics"]["one_thread"]["mean"] == (
+        pytest.approx(0.135))
+    assert summary["methods"]["lsd"]["num_runs"] == 6
+    assert summary["methods"]["lsd"]["num_seeds"] == 2
+    saved = json.loads((tmp_path / "summary.json").read_text())
+    assert saved["numerics"] == ["default", "no_onednn", "one_thread"]
+    assert saved["machine"]["numerics"] == "default, no_onednn, one_thread"
+    assert [r["stamped_numerics"] for r in saved["runs"]][:3] == [
+        "default", "no_onednn", "one_thread"]
+    text = (tmp_path / "summary.md").read_text()
+    assert "2 seeds × numeric paths default, no_onednn, one_thread" in text
+    assert "| 1 | one_thread | 20.0 | 14.0 | -6.0 |" in text
+    assert "mean +1.5" in text and "min -6.0" in text and "lsd ahead in 83%" in text
+    assert "numeric path" in text and "Runs on another numeric path" not in text
+
+
+def test_default_path_reuses_existing_folders_and_flags_a_mismatched_stamp(seeds, tmp_path):
+    calls = []
+    seeds.run([SMOKE], str(tmp_path), seeds=1, run_fn=_fake_runner(calls))
+    assert sorted(os.listdir(tmp_path)) == ["lsd_seed0", "source_only_seed0", "summary.json",
+                                           "summary.md"]
+    # A default-path folder whose evaluation ran with oneDNN off is named in the summary.
+    path = runs.eval_path(str(tmp_path / "lsd_seed0"), REPORT)
+    result = json.loads(open(path).read())
+    result["machine"]["numerics"] = "no_onednn"
+    rerun = []
+
+    def keep_json(command, check, env):
+        rerun.append(command)
+        if "lsd_seed0" in command[3]:
+            with open(path, "w") as f:
+                json.dump(result, f)
+        else:
+            _fake_runner([])(command, check, env)
+
+    summary = seeds.run([SMOKE], str(tmp_path), seeds=1, run_fn=keep_json)
+    assert len(rerun) == 2 and "--workdir=" + str(tmp_path / "lsd_seed0") in rerun[1]
+    text = (tmp_path / "summary.md").read_text()
+    assert "1 seed (default numerics)" in text
+    assert ("lsd seed 0: asked for default, its eval JSON's machine stamp says no_onednn"
+            in text)
+    assert summary["gains"]["lsd"]["stats"]["ci95"] is None  # one pair
+
+
+def test_unknown_numeric_path_fails_before_any_run(seeds, tmp_path):
+    with pytest.raises(ValueError, match="Unknown numeric path 'avx2'"):
+        seeds.run([SMOKE], str(tmp_path), numerics=["default", "avx2"], run_fn=None)
