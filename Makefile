@@ -14,8 +14,10 @@ $(STAMP): setup.py
 	$(VENV)/bin/pip install -e '.[test]'
 	touch $(STAMP)
 
+# After the run: its mIoU beside the range measured for gin/demo.gin (gin/demo_expected.json).
 demo: $(STAMP)
 	$(VENV)/bin/python -m gta_keras.main --gin_file=gin/demo.gin --workdir=runs/demo
+	$(VENV)/bin/python scripts/expected_range.py --gin_file=gin/demo.gin --workdir=runs/demo
 
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest -q
