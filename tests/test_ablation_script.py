@@ -163,6 +163,7 @@ def test_real_command_line_on_smoke_two_methods_one_seed(tmp_path):
         assert result_json["method"] == method
         assert result_json["reads_target_labels"] is False
         assert result_json["checkpoint_step"] == 2  # equal steps
+        assert result_json["machine"]["numerics"] == "default"  # the runner's environment
         with open(runs.operative_config_path(run_dir)) as f:
             assert f"build_model.method = '{method}'" in f.read()
     assert "Feature space based D" in open(os.path.join(workdir, "ablation.md")).read()
