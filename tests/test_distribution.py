@@ -11,7 +11,6 @@ import sys
 import pytest
 
 from gta_keras import distribution
-from gta_keras.data import pipeline
 from tests import cli
 
 # Trains `experiment.train` twice on the same 3 batches of 4 triplets, from the same
@@ -123,10 +122,14 @@ def test_two_workers_on_loopback_train_through_the_cli(tmp_path):
     workdir = tmp_path / "run"
     scratch = tmp_path / "tmp"  # Each worker's TMPDIR: where a non-chief saves.
     scratch.mkdir()
-    # The demo pair generated once, here, and read by both workers (as on a shared disk).
+    # The demo pair generated once, and read by both workers (as on a shared disk). In a
+    # process of its own: the renderer forks its workers, and forking this test process,
+    # with the threads of every earlier test's TensorFlow, left them stuck (seen once).
     data_dir = tmp_path / "tfds"
-    for name in ("procedural_streets/synthetic", "procedural_streets/realistic"):
-        pipeline.prepare_split(name, data_dir=str(data_dir))
+    cli.assert_ok(cli.run([sys.executable, "-c", (
+        "import sys; from gta_keras.data import pipeline\n"
+        "for name in ('procedural_streets/synthetic', 'procedural_streets/realistic'):\n"
+        "    pipeline.prepare_split(name, data_dir=sys.argv[1])"), str(data_dir)]))
     cluster = {"worker": [f"127.0.0.1:{port}" for port in _free_ports(2)]}
     processes = []
     for index in range(2):
