@@ -294,6 +294,10 @@ def _seconds(run_dir):
 
 def main(argv):
     del argv
+    try:
+        machine.check_numerics(FLAGS.numerics)
+    except ValueError as error:  # A typo in --numerics: usage, not a traceback.
+        raise app.UsageError(str(error)) from error
     run(FLAGS.gin_file, FLAGS.workdir, FLAGS.seeds, FLAGS.methods, FLAGS.gin_bindings,
         FLAGS.report, FLAGS.data_dir, numerics=FLAGS.numerics)
 

@@ -165,6 +165,10 @@ def run(gin_files, workdir, methods=("source_only", "lsd"), seeds=3,
 
 def main(argv):
     del argv
+    try:
+        machine.check_numerics(FLAGS.numerics)
+    except ValueError as error:  # A typo in --numerics: usage, not a traceback.
+        raise app.UsageError(str(error)) from error
     run(FLAGS.gin_file, FLAGS.workdir, FLAGS.methods, FLAGS.seeds, FLAGS.numerics,
         FLAGS.gin_bindings, FLAGS.report, FLAGS.data_dir)
 

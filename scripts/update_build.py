@@ -41,7 +41,7 @@ ROOT_FILES = ["conftest.py", "pytest.ini", "setup.py"]
 # editable install has it) and where the repository has it (`<repo>/datasets/x/dummy_data`).
 DATASETS_DATA = (["datasets/**"], ["**/*.py", "**/__pycache__/**", "**/*.pyc"])
 # Other repository files that programs and tests read.
-REPO_DATA = (["gin/**", "README.md"], ["**/__pycache__/**"])
+REPO_DATA = (["gin/**", "README.md", "Makefile"], ["**/__pycache__/**"])
 
 STAGE = "staged"
 RUNNER = "//third_party/bazel:pytest_main.py"
