@@ -72,14 +72,11 @@ def build_compiled_model(skip_imagenet_weights=False):
 
 def build_training_model():
     """`train`'s default `model_fn`: the compiled model under `precision.policy`."""
-    try:
-        model = precision.build_in_policy(precision.training_policy(),
-                                          factory.build_model)
-    except ValueError as error:
-        if "precision.policy" not in str(error):
-            raise
-        raise pipeline.ConfigurationError(str(error)) from error
-    return compile_model(model)
+    policy = precision.training_policy()
+    if policy not in precision.POLICIES:  # Before anything is built.
+        raise pipeline.ConfigurationError(
+            f"Unknown precision.policy {policy!r}; use one of {precision.POLICIES}.")
+    return compile_model(precision.build_in_policy(policy, factory.build_model))
 
 
 @gin.configurable(denylist=["workdir", "data_dir", "manual_dir", "dataset_fn", "model_fn"])
