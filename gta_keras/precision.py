@@ -29,8 +29,9 @@ POLICIES = ("float32", "mixed_bfloat16")
 def training_policy(policy="float32"):
     """The Keras dtype policy training builds its model under (gin: `precision.policy`).
 
-    "mixed_bfloat16" pays only on hardware with fast bfloat16 (AVX512_BF16 or AMX CPUs,
-    TPUs, recent GPUs); elsewhere it is slower than "float32".
+    "mixed_bfloat16" is for hardware with fast bfloat16 (AVX512_BF16 or AMX CPUs, TPUs,
+    recent GPUs); elsewhere it is probably slower: measure with
+    `scripts/benchmark.py --mode=paper --compare_precision`.
     """
     return policy
 
