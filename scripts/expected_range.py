@@ -14,6 +14,11 @@ below it points at a broken install or an unusual draw, above it is a better dra
 Reads only JSON files (no TensorFlow), so it adds nothing noticeable to the demo's time.
 """
 
+from gta_keras import quiet  # First: before anything imports TensorFlow (see quiet.py).
+
+if __name__ == "__main__":  # Run as a program, not imported: hide TF's start-up lines.
+    quiet.install()
+
 import json
 import math
 import os
