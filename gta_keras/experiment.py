@@ -241,8 +241,9 @@ def select_checkpoint(model, checkpointer, workdir, settings, data_dir=None,
                       manual_dir=None):
     """Restores the checkpoint that `settings` selects; writes `checkpoint_selection.json`.
 
-    The file holds the rule, the split, the selected step and, for "best", every kept
-    checkpoint's mIoU on the split: the curve that shows how much the run moved.
+    The file holds the rule, the split, whether that split is target-labelled ("oracle"),
+    the selected step and, for "best", every kept checkpoint's mIoU on the split: the
+    curve that shows how much the run moved.
 
     Args:
       model: a compiled `DomainAdaptationModel`.
@@ -253,7 +254,9 @@ def select_checkpoint(model, checkpointer, workdir, settings, data_dir=None,
       manual_dir: folder of manual downloads.
 
     Returns:
-      How the checkpoint was chosen, for the eval JSON: "last" or "best mIoU on <dataset>".
+      How the checkpoint was chosen, for the eval JSON (`selection.stamp`):
+      "checkpoint_selection" ("last" or "best mIoU on <dataset>"), "selection_split"
+      and "oracle".
     """
     score = None
     if settings["rule"] == "best":
@@ -265,19 +268,21 @@ def select_checkpoint(model, checkpointer, workdir, settings, data_dir=None,
                                manual_dir=manual_dir)["miou"]
 
     if settings["rule"] == "tracked_best":
-        return _select_tracked_best(checkpointer, workdir)
+        return _select_tracked_best(checkpointer, workdir, settings)
     result = selection.select(checkpointer, settings["rule"], score)
-    result["dataset"] = settings["dataset"]
+    stamp = selection.stamp(settings)
+    result.update(dataset=settings["dataset"], oracle=stamp["oracle"])
     evaluation.write_json(result, runs.selection_path(workdir))
     if settings["rule"] == "last":
-        return "last"
+        return stamp
     step = result["selected_step"]
     print(f"Selected the checkpoint of step {step}: mIoU {100 * result['scores'][step]:.1f} "
-          f"on {settings['dataset']}, the best of {len(result['scores'])} kept.", flush=True)
-    return f"best mIoU on {settings['dataset']}"
+          f"on {settings['dataset']}, the best of {len(result['scores'])} kept"
+          f"{_oracle_note(stamp)}.", flush=True)
+    return stamp
 
 
-def _select_tracked_best(checkpointer, workdir):
+def _select_tracked_best(checkpointer, workdir, settings):
     """Restores the best checkpoint `train.track_best` kept; see `select_checkpoint`."""
     record_path = runs.best_record_path(workdir)
     if not os.path.exists(record_path):
@@ -285,16 +290,24 @@ def _select_tracked_best(checkpointer, workdir):
             f"checkpoint_selection.rule = 'tracked_best' needs the best checkpoint that "
             f"training keeps with train.track_best, but {record_path} does not exist. "
             "Train with train.track_best = '<name>:<split>' or use another rule.")
-    best = checkpointer.sibling(checkpoints.best_checkpoint_directory(workdir))
-    result = selection.select(best, "tracked_best")
     with open(record_path) as f:
         record = json.load(f)
-    result.update(dataset=record["dataset"], scores=record["scores"])
+    # The split training scored, which may not be today's gin's: checked again.
+    stamp = selection.stamp(settings, record["dataset"])
+    best = checkpointer.sibling(checkpoints.best_checkpoint_directory(workdir))
+    result = selection.select(best, "tracked_best")
+    result.update(dataset=record["dataset"], scores=record["scores"], oracle=stamp["oracle"])
     evaluation.write_json(result, runs.selection_path(workdir))
     step = result["selected_step"]
     print(f"Selected the best checkpoint of training, step {step}: mIoU "
-          f"{100 * record['scores'][str(step)]:.1f} on {record['dataset']}.", flush=True)
-    return f"tracked best mIoU on {record['dataset']}"
+          f"{100 * record['scores'][str(step)]:.1f} on {record['dataset']}"
+          f"{_oracle_note(stamp)}.", flush=True)
+    return stamp
+
+
+def _oracle_note(stamp):
+    """", an ORACLE choice (target labels)" for an oracle stamp, else ""."""
+    return ", an ORACLE choice (target labels)" if stamp["oracle"] else ""
 
 
 @gin.configurable(denylist=["predictor", "workdir", "eval_dir", "data_dir", "manual_dir"])

@@ -28,22 +28,27 @@ class Predictor:
     description: dict
 
 
-def from_model(model, checkpoint_step, selected_by="last"):
+def from_model(model, checkpoint_step, selected_by=None):
     """A trained `DomainAdaptationModel` with the checkpoint it holds.
 
     Args:
       model: the model, holding the weights to score.
       checkpoint_step: the step of those weights.
-      selected_by: how the checkpoint was chosen (`experiment.select_checkpoint`).
+      selected_by: how the checkpoint was chosen (`experiment.select_checkpoint`'s
+        `selection.stamp`: "checkpoint_selection", "selection_split", "oracle"); None for
+        the last checkpoint.
 
     Returns:
       A `Predictor`.
     """
+    selected_by = selected_by or {"checkpoint_selection": "last", "selection_split": None,
+                                  "oracle": False}
     return Predictor(model.predict_classes, model.num_classes, {
         "eval_size": list(model.eval_size) if model.eval_size else "label size",
         "upsampling": model.upsampling,
         "checkpoint_step": int(checkpoint_step),
-        "checkpoint_selection": selected_by,
+        # "oracle": true when the checkpoint was chosen on target labels.
+        **selected_by,
         "method": model.method,
         # Only "target_only" (the upper bound) trains on target labels.
         "reads_target_labels": model.reads_target_labels,

@@ -3,7 +3,9 @@
 A run record is a dict with "method", "seed", "numerics" (the numeric path it was run on,
 `machine.NUMERIC_PATHS`), "miou", "per_class_iou" (class -> IoU or None), "miou_by_split"
 ("name:split" -> mIoU), "checkpoint_step" and "checkpoint_selection", as those scripts read
-them from a run's eval JSONs.
+them from a run's eval JSONs, and "oracle" and "selection_split": whether its checkpoint
+was chosen on target labels, and on which split (`selection.stamp`). Every summary marks
+such runs (`method_label`, `oracle_text`): their numbers are not label-free.
 
 Besides each method's mean ± std, `paired_gains` pairs every method's run with
 source-only's of the same seed and numeric path and reports the gain over those pairs.
@@ -50,6 +52,9 @@ def run_record(method, seed, run_dir, report, seconds=None, numerics=DEFAULT_NUM
             "miou_by_split": miou_by_split(run_dir),
             "checkpoint_step": result["checkpoint_step"],
             "checkpoint_selection": result["checkpoint_selection"],
+            # Eval JSONs from before the stamp chose on no target split unless said so.
+            "oracle": bool(result.get("oracle", False)),
+            "selection_split": result.get("selection_split"),
             "trained_method": result.get("method"),
             "reads_target_labels": result.get("reads_target_labels")}
 
@@ -70,6 +75,7 @@ def summarize(runs):
             "miou": mean_std([run["miou"] for run in mine]),
             "per_class_iou": per_class,
             "num_seeds": len(set(run["seed"] for run in mine)), "num_runs": len(mine),
+            "oracle": any(run.get("oracle") for run in mine),
             "miou_by_numerics": {
                 path: mean_std([run["miou"] for run in mine
                                 if run.get("numerics", DEFAULT_NUMERICS) == path])
@@ -85,8 +91,33 @@ def checkpoint_lines(runs):
     for method in dict.fromkeys(run["method"] for run in runs):
         mine = [run for run in runs if run["method"] == method]
         steps = ", ".join(str(run["checkpoint_step"]) for run in mine)
-        lines.append(f"- {method}: {steps} ({mine[0]['checkpoint_selection']})")
+        oracle = " — ORACLE: chosen on target labels" if any(
+            run.get("oracle") for run in mine) else ""
+        lines.append(f"- {method}: {steps} ({mine[0]['checkpoint_selection']}){oracle}")
     return "\n".join(lines) + "\n"
+
+
+def method_label(method, info):
+    """A method's name in a table, "<method> (oracle)" when a run of it chose its
+    checkpoint on target labels (`summarize`'s "oracle")."""
+    return f"{method} (oracle)" if info.get("oracle") else method
+
+
+def oracle_runs(runs):
+    """The runs whose checkpoint was chosen on target labels."""
+    return [run for run in runs if run.get("oracle")]
+
+
+def oracle_text(runs):
+    """A markdown paragraph naming the oracle runs and their splits; "" when none."""
+    chosen = oracle_runs(runs)
+    if not chosen:
+        return ""
+    names = "; ".join(f"{run['method']} seed {run['seed']} on {run.get('selection_split')}"
+                      for run in chosen)
+    return (f"**Oracle checkpoint choice** (`checkpoint_selection.oracle = True`): "
+            f"{len(chosen)} of {len(runs)} runs chose their checkpoint on target labels "
+            f"({names}). Their numbers are not label-free adaptation results.\n")
 
 
 def miou_by_split(run_dir):
@@ -124,7 +155,7 @@ def per_class_table(methods):
     """
     names = list(methods)
     classes = list(methods[names[0]]["per_class_iou"])
-    lines = ["| class | " + " | ".join(names) + " |",
+    lines = ["| class | " + " | ".join(method_label(m, methods[m]) for m in names) + " |",
              "|---|" + "---|" * len(names)]
     for name in classes:
         cells = [cell(methods[m]["per_class_iou"].get(name)) for m in names]

@@ -41,6 +41,7 @@ from gta_keras import configurables
 from gta_keras import experiment  # pylint: disable=unused-import  (registers configurables)
 from gta_keras import machine
 from gta_keras import runs as runs_lib
+from gta_keras import selection
 from gta_keras import summaries
 from gta_keras.models import adaptation_model
 
@@ -153,7 +154,8 @@ def markdown_table(methods, gaps):
         gap = gaps.get(name)
         gap_text = "-" if gap is None else f"{100 * gap:.0f}%"
         paper = PAPER_TABLE_4.get(name)
-        lines.append(f"| {ROW_NAMES.get(name, name)} (`{name}`) | "
+        oracle = " **(oracle)**" if methods[name].get("oracle") else ""
+        lines.append(f"| {ROW_NAMES.get(name, name)} (`{name}`){oracle} | "
                      f"{summaries.cell(methods[name]['miou'])} | {gap_text} | "
                      f"{methods[name].get('num_runs', methods[name]['num_seeds'])} | "
                      f"{'-' if paper is None else f'{paper:.1f}'} |")
@@ -177,7 +179,9 @@ def report_text(summary):
         if info.get("seconds") is not None)
     paths = summary.get("numerics", [summaries.DEFAULT_NUMERICS])
     gains = summaries.gain_text(summary.get("gains", {}))
-    return (f"mIoU (%) on {summary['report']}, mean ± std over seeds "
+    oracle = summaries.oracle_text(summary["runs"])
+    return (f"{oracle + chr(10) if oracle else ''}"
+            f"mIoU (%) on {summary['report']}, mean ± std over seeds "
             f"{', '.join(str(s) for s in summary['seeds'])} × numeric paths "
             f"{', '.join(paths)}; gap closed = (method − "
             f"source_only) / (target_only − source_only), from the means.\n\n"
@@ -206,7 +210,7 @@ def summarize(records, report, seeds, gin_files=(), gin_bindings=(),
             "gin_files": list(gin_files), "gin_bindings": list(gin_bindings),
             "runs": records, "methods": methods, "gains": summaries.paired_gains(records),
             "gap_closed": gap_closed(methods), "paper_order_holds": paper_order_holds(methods),
-            "paper_table_4": PAPER_TABLE_4,
+            "paper_table_4": PAPER_TABLE_4, "oracle": bool(summaries.oracle_runs(records)),
             "machine": summaries.runs_machine(numerics)}
 
 
@@ -252,6 +256,7 @@ def run(gin_files, workdir, seeds=3, methods=ORDER, gin_bindings=(), report=None
     gin.clear_config()
     configurables.parse_gin(gin_files, gin_bindings)
     report = report or gin.query_parameter("evaluate.datasets")[0]
+    selection.checkpoint_selection()  # An oracle choice without the flag fails here.
     gin.clear_config()
     runs_lib.parse_dataset_spec(report)  # A malformed report fails before any training.
     records = []

@@ -37,6 +37,7 @@ from gta_keras import configurables
 from gta_keras import experiment  # pylint: disable=unused-import  (registers configurables)
 from gta_keras import machine
 from gta_keras import runs as runs_lib
+from gta_keras import selection
 from gta_keras import summaries
 
 FLAGS = flags.FLAGS
@@ -101,7 +102,9 @@ def report_text(summary):
     seed_text = f"{n} seed{'' if n == 1 else 's'}"
     over = (f"{seed_text} × numeric paths {', '.join(paths)}" if len(paths) > 1
             else f"{seed_text} ({paths[0]} numerics)")
-    return (f"IoU (%) on {summary['report']}, mean ± std over {over}\n\n"
+    oracle = summaries.oracle_text(records)
+    return (f"{oracle + chr(10) if oracle else ''}"
+            f"IoU (%) on {summary['report']}, mean ± std over {over}\n\n"
             f"{markdown_table(methods)}\n"
             f"{gains + chr(10) if gains else ''}{by_path}{mismatches}"
             f"mIoU (%) of every evaluated split:\n\n{splits}\n{checkpoint_lines(records)}\n"
@@ -133,6 +136,7 @@ def run(gin_files, workdir, methods=("source_only", "lsd"), seeds=3,
     gin.clear_config()
     configurables.parse_gin(gin_files, gin_bindings)
     report = report or gin.query_parameter("evaluate.datasets")[0]
+    selection.checkpoint_selection()  # An oracle choice without the flag fails here.
     gin.clear_config()
     runs_lib.parse_dataset_spec(report)  # A malformed report fails before any training.
     records = []
@@ -152,6 +156,7 @@ def run(gin_files, workdir, methods=("source_only", "lsd"), seeds=3,
                "gin_bindings": list(gin_bindings), "seeds": seeds, "numerics": numerics,
                "runs": records, "methods": summarize(records),
                "gains": summaries.paired_gains(records),
+               "oracle": bool(summaries.oracle_runs(records)),
                "machine": summaries.runs_machine(numerics)}
     os.makedirs(workdir, exist_ok=True)
     with open(os.path.join(workdir, "summary.json"), "w") as f:

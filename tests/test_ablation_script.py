@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from gta_keras import runs
+from gta_keras import selection
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SMOKE = os.path.join(ROOT, "gin", "smoke.gin")
@@ -24,14 +25,17 @@ def ablation():
     return module
 
 
-def _write_eval(run_dir, method, miou, step=2, spec=REPORT):
+def _write_eval(run_dir, method, miou, step=2, spec=REPORT, oracle=False):
     name, split = runs.parse_dataset_spec(spec)
+    chosen_on = "procedural_streets/realistic:tuning" if oracle else None
     path = runs.eval_path(run_dir, spec)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as f:
         json.dump({"dataset": name, "split": split, "miou": miou,
                    "per_class_iou": {"road": miou + 0.1, "train": None},
-                   "checkpoint_step": step, "checkpoint_selection": "last",
+                   "checkpoint_step": step,
+                   "checkpoint_selection": f"best mIoU on {chosen_on}" if oracle else "last",
+                   "selection_split": chosen_on, "oracle": oracle,
                    "method": method, "reads_target_labels": method == "target_only"}, f)
 
 
@@ -40,9 +44,9 @@ FAKE = {"source_only": (0.18, 0.22), "feature_d": (0.24, 0.28), "global_d": (0.3
         "no_aux": (0.34, 0.34), "lsd": (0.40, 0.44), "target_only": (0.60, 0.60)}
 
 
-def _fake_runner(calls, envs=None):
+def _fake_runner(calls, envs=None, oracle=()):
     """A `subprocess.run` stand-in: writes the eval JSON the real run would (and keeps
-    each call's environment in `envs`)."""
+    each call's environment in `envs`); the methods in `oracle` chose on target labels."""
 
     def run_fn(command, check, env):
         assert check
@@ -53,7 +57,7 @@ def _fake_runner(calls, envs=None):
         layer = [a for a in command if a.startswith("--gin_file=")][-1]
         method = os.path.basename(layer)[:-len(".gin")]
         seed = int(next(a for a in command if "train.seed" in a).split("=")[-1])
-        _write_eval(workdir, method, FAKE[method][seed])
+        _write_eval(workdir, method, FAKE[method][seed], oracle=method in oracle)
 
     return run_fn
 
@@ -115,6 +119,34 @@ def test_a_folder_of_another_method_is_refused(ablation, tmp_path):
         ablation.is_finished(str(tmp_path / "lsd_seed0"), REPORT, "lsd")
     with pytest.raises(ValueError, match="Unknown methods"):
         ablation.run([SMOKE], str(tmp_path), methods=["cyclegan"], run_fn=None)
+
+
+def test_oracle_runs_are_marked_in_the_table_and_the_json(ablation, tmp_path):
+    summary = ablation.run([SMOKE], str(tmp_path), seeds=1, methods=["source_only", "lsd"],
+                           run_fn=_fake_runner([], oracle=("lsd",)))
+    assert summary["oracle"] is True
+    assert summary["methods"]["lsd"]["oracle"] and not summary["methods"]["source_only"][
+        "oracle"]
+    assert summary["runs"][1]["selection_split"] == "procedural_streets/realistic:tuning"
+    table = (tmp_path / "ablation.md").read_text()
+    assert table.startswith("**Oracle checkpoint choice**")
+    assert "lsd seed 0 on procedural_streets/realistic:tuning" in table
+    assert "| Ours (full) (`lsd`) **(oracle)** |" in table
+    assert "| Source-only (`source_only`) |" in table
+    assert "- lsd: 2 (best mIoU on procedural_streets/realistic:tuning) — ORACLE" in table
+    assert json.loads((tmp_path / "ablation.json").read_text())["oracle"] is True
+    label_free = ablation.run([SMOKE], str(tmp_path / "free"), seeds=1,
+                              methods=["source_only"], run_fn=_fake_runner([]))
+    assert label_free["oracle"] is False
+    assert "Oracle" not in (tmp_path / "free" / "ablation.md").read_text()
+
+
+def test_a_target_labelled_choice_without_the_flag_fails_before_any_run(ablation, tmp_path):
+    bindings = ["checkpoint_selection.rule = 'best'",
+                "checkpoint_selection.dataset = 'procedural_streets/realistic:tuning'"]
+    with pytest.raises(selection.OracleSelectionError, match="oracle = True"):
+        ablation.run([SMOKE], str(tmp_path), seeds=1, gin_bindings=bindings, run_fn=None)
+    assert not os.listdir(tmp_path)
 
 
 def test_numeric_paths_run_in_their_own_folders_and_environments(ablation, tmp_path):

@@ -14,6 +14,8 @@ from tests import cli
 pytestmark = pytest.mark.slow
 
 REPORTED = "procedural_streets/realistic:validation"
+SOURCE_VALIDATION = "procedural_streets/synthetic:validation"
+TUNING = "procedural_streets/realistic:tuning"
 
 
 class SmokeRun:
@@ -74,6 +76,7 @@ def test_evaluation_writes_the_eval_json(run):
         assert key in metrics, key
     assert metrics["checkpoint_step"] == 2
     assert metrics["checkpoint_selection"] == "last"
+    assert metrics["oracle"] is False and metrics["selection_split"] is None
     assert metrics["eval_size"] == [32, 64]
     assert metrics["num_images"] == 300
     scored = [v for v in metrics["per_class_iou"].values() if v is not None]
@@ -117,22 +120,43 @@ def test_the_evaluate_script_scores_the_checkpoint_and_the_export_alike(run):
     assert abs(served["miou"] - run.first_eval["miou"]) < 0.01
 
 
-def test_the_best_rule_scores_every_kept_checkpoint(run):
-    best = run.cli("--mode=evaluate", "--gin_bindings=checkpoint_selection.rule = 'best'",
-                   "--gin_bindings=checkpoint_selection.dataset = "
-                   "'procedural_streets/realistic:tuning'")
+def test_the_best_rule_scores_every_kept_checkpoint_on_the_source_validation_split(run):
+    best = run.cli("--mode=evaluate", "--gin_bindings=checkpoint_selection.rule = 'best'")
     cli.assert_ok(best)
     with open(runs.selection_path(run.workdir)) as f:
         selection = json.load(f)
     assert selection["rule"] == "best"
+    assert selection["dataset"] == SOURCE_VALIDATION  # label-free by default
+    assert selection["oracle"] is False
     assert sorted(selection["scores"]) == ["1", "2"]
     assert selection["scores"][str(selection["selected_step"])] == max(
         selection["scores"].values())
     chosen = run.eval_json()
     assert chosen["checkpoint_step"] == selection["selected_step"]
-    assert chosen["checkpoint_selection"] == (
-        "best mIoU on procedural_streets/realistic:tuning")
+    assert chosen["checkpoint_selection"] == f"best mIoU on {SOURCE_VALIDATION}"
+    assert chosen["selection_split"] == SOURCE_VALIDATION
+    assert chosen["oracle"] is False
     assert "Selected the checkpoint of step" in best.stdout
+
+
+def test_choosing_on_target_labels_needs_the_oracle_flag_and_is_stamped(run):
+    before = run.eval_json()
+    on_target = ["--mode=evaluate", "--gin_bindings=checkpoint_selection.rule = 'best'",
+                 f"--gin_bindings=checkpoint_selection.dataset = '{TUNING}'"]
+    refused = run.cli(*on_target)
+    assert refused.returncode != 0
+    assert "a labelled split of the target" in refused.stderr, refused.stderr[-3000:]
+    assert "checkpoint_selection.oracle = True" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert run.eval_json() == before  # refused before anything was scored
+    allowed = run.cli(*on_target, "--gin_bindings=checkpoint_selection.oracle = True")
+    cli.assert_ok(allowed)
+    assert "ORACLE" in allowed.stdout
+    chosen = run.eval_json()
+    assert chosen["oracle"] is True and chosen["selection_split"] == TUNING
+    assert chosen["checkpoint_selection"] == f"best mIoU on {TUNING}"
+    with open(runs.selection_path(run.workdir)) as f:
+        assert json.load(f)["oracle"] is True
 
 
 def test_a_missing_dataset_is_reported_clearly(tmp_path):

@@ -192,6 +192,7 @@ def test_the_authors_code_as_a_configuration(tmp_path, downloads, gin_file, sour
     assert summary["upsampling"] == "nearest_labels"
     tracked = f"{source}:validation"
     assert summary["checkpoint_selection"] == f"tracked best mIoU on {tracked}"
+    assert summary["oracle"] is False  # the source's split: label-free
     record = json.loads((workdir / "best_checkpoint.json").read_text())
     assert record["dataset"] == tracked and sorted(record["scores"]) == ["1", "2"]
     assert summary["checkpoint_step"] == record["best_step"]

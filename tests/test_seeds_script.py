@@ -13,6 +13,7 @@ import pytest
 
 from gta_keras import machine
 from gta_keras import runs
+from gta_keras import selection
 from gta_keras import summaries
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -218,6 +219,34 @@ def test_default_path_reuses_existing_folders_and_flags_a_mismatched_stamp(seeds
     assert ("lsd seed 0: asked for default, its eval JSON's machine stamp says no_onednn"
             in text)
     assert summary["gains"]["lsd"]["stats"]["ci95"] is None  # one pair
+
+
+def test_oracle_runs_are_marked_and_refused_without_the_flag(seeds, tmp_path):
+    def oracle_lsd(command, check, env):
+        _fake_runner([])(command, check, env)
+        if "lsd_seed0" in command[3]:  # lsd chose its checkpoint on target labels
+            path = runs.eval_path(command[3].split("=", 1)[1], REPORT)
+            result = json.loads(open(path).read())
+            result.update(oracle=True, selection_split="procedural_streets/realistic:tuning")
+            with open(path, "w") as f:
+                json.dump(result, f)
+
+    summary = seeds.run([SMOKE], str(tmp_path), seeds=1, run_fn=oracle_lsd)
+    assert summary["oracle"] is True
+    assert [r["oracle"] for r in summary["runs"]] == [False, True]
+    text = (tmp_path / "summary.md").read_text()
+    assert text.startswith("**Oracle checkpoint choice**")
+    assert "| class | source_only | lsd (oracle) |" in text
+    bindings = ["checkpoint_selection.rule = 'best'",
+                "checkpoint_selection.dataset = 'procedural_streets/realistic:tuning'"]
+    with pytest.raises(selection.OracleSelectionError, match="target"):
+        seeds.run([SMOKE], str(tmp_path / "refused"), seeds=1, gin_bindings=bindings,
+                  run_fn=None)
+    # With the flag it runs; the runs' eval JSONs carry the stamp.
+    allowed = seeds.run([SMOKE], str(tmp_path / "allowed"), seeds=1,
+                        gin_bindings=bindings + ["checkpoint_selection.oracle = True"],
+                        run_fn=_fake_runner([]))
+    assert allowed["gin_bindings"][-1] == "checkpoint_selection.oracle = True"
 
 
 def test_unknown_numeric_path_fails_before_any_run(seeds, tmp_path):

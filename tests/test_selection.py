@@ -1,13 +1,18 @@
-"""The checkpoint rule: the last kept checkpoint, or the best one on a held-out split."""
+"""The checkpoint rule: the last kept checkpoint, or the best one on a held-out split;
+label-free (the source's validation split) unless an oracle choice is allowed."""
 
 import json
 
+import gin
 import numpy as np
 import pytest
 
 from gta_keras import checkpoints
 from gta_keras import experiment
+from gta_keras import predictors
+from gta_keras import runs
 from gta_keras import selection
+from gta_keras.data import pipeline
 from tests import tiny
 
 
@@ -81,18 +86,123 @@ def test_bad_rules_and_missing_checkpoints_are_clear_errors(tmp_path):
         selection.select(empty, "last")
 
 
+SOURCE = "procedural_streets/synthetic"
+TARGET = "procedural_streets/realistic"
+
+
+def _bind_domains(source=SOURCE, target=TARGET, track_best=None):
+    bindings = [f"make_train_dataset.source = '{source}'",
+                f"make_train_dataset.target = '{target}'"]
+    if track_best:
+        bindings.append(f"train.track_best = '{track_best}'")
+    gin.parse_config(bindings)
+
+
 def test_checkpoint_selection_settings_are_checked_before_any_work():
+    _bind_domains()
     assert selection.checkpoint_selection() == {
-        "rule": "last", "dataset": None, "batch_size": 1}
+        "rule": "last", "dataset": None, "batch_size": 1, "oracle": False,
+        "allow_oracle": False, "source": SOURCE, "target": TARGET}
     assert selection.checkpoint_selection(
-        "best", "procedural_streets/realistic:tuning", 50)["dataset"] == (
-            "procedural_streets/realistic:tuning")
-    with pytest.raises(ValueError, match="needs checkpoint_selection.dataset"):
-        selection.checkpoint_selection("best")
+        "best", f"{SOURCE}:tuning", 50)["dataset"] == f"{SOURCE}:tuning"
     with pytest.raises(ValueError, match="must read 'name:split'"):
-        selection.checkpoint_selection("best", "procedural_streets/realistic")
+        selection.checkpoint_selection("best", SOURCE)
     with pytest.raises(ValueError, match="is not one of"):
         selection.checkpoint_selection("newest")
+
+
+def test_best_scores_the_source_validation_split_by_default_label_free():
+    _bind_domains()
+    settings = selection.checkpoint_selection("best")
+    assert settings["dataset"] == f"{SOURCE}:validation"
+    assert settings["oracle"] is False
+    assert selection.stamp(settings) == {
+        "checkpoint_selection": f"best mIoU on {SOURCE}:validation",
+        "selection_split": f"{SOURCE}:validation", "oracle": False}
+
+
+def test_best_on_target_labels_is_refused_without_the_oracle_flag():
+    _bind_domains()
+    with pytest.raises(selection.OracleSelectionError) as error:
+        selection.checkpoint_selection("best", f"{TARGET}:tuning")
+    message = str(error.value)
+    assert f"a labelled split of the target '{TARGET}'" in message  # what is wrong
+    assert "leave checkpoint_selection.dataset unset" in message  # what to do
+    assert f"'{SOURCE}:validation'" in message
+    assert "checkpoint_selection.oracle = True" in message
+    # A ConfigurationError: the command line prints it in one line, no traceback.
+    assert isinstance(error.value, pipeline.ConfigurationError)
+
+
+def test_an_allowed_oracle_choice_is_stamped():
+    _bind_domains()
+    settings = selection.checkpoint_selection("best", f"{TARGET}:tuning", oracle=True)
+    assert settings["oracle"] is True
+    assert selection.stamp(settings) == {
+        "checkpoint_selection": f"best mIoU on {TARGET}:tuning",
+        "selection_split": f"{TARGET}:tuning", "oracle": True}
+    # The flag allows an oracle; it does not make a source split one.
+    allowed = selection.checkpoint_selection("best", oracle=True)
+    assert selection.stamp(allowed)["oracle"] is False
+
+
+def test_which_splits_are_target_labelled():
+    labelled = selection.is_target_labelled
+    assert not labelled(f"{SOURCE}:validation", SOURCE, TARGET)
+    assert not labelled(f"{SOURCE}:1.0.0:tuning", SOURCE, TARGET)  # a versioned name
+    assert labelled(f"{TARGET}:validation", SOURCE, TARGET)
+    assert labelled("cityscapes:validation", "gta5", "cityscapes/semantic_segmentation")
+    assert labelled(f"{SOURCE}:validation", None, TARGET)  # the source is unknown
+    assert labelled(f"{SOURCE}:validation", SOURCE, SOURCE)  # nothing is label-free
+    with pytest.raises(selection.OracleSelectionError, match="not a split of the source"):
+        selection.resolve("best", "camvid:validation", 1, False, SOURCE, TARGET)
+
+
+def test_best_without_a_bound_source_is_a_clear_error():
+    with pytest.raises(pipeline.ConfigurationError, match="make_train_dataset.source is not"):
+        selection.checkpoint_selection("best")
+
+
+def test_tracked_best_on_target_labels_needs_the_flag_too():
+    _bind_domains(track_best=f"{TARGET}:tuning")
+    with pytest.raises(selection.OracleSelectionError,
+                       match=f"set train.track_best = '{SOURCE}:validation'"):
+        selection.checkpoint_selection("tracked_best")
+    assert selection.checkpoint_selection("tracked_best", oracle=True)["oracle"] is True
+    gin.clear_config()
+    _bind_domains(track_best=f"{SOURCE}:validation")
+    assert selection.checkpoint_selection("tracked_best")["dataset"] == (
+        f"{SOURCE}:validation")
+
+
+def test_the_chosen_split_and_oracle_reach_checkpoint_selection_json_and_the_eval_json(
+        tmp_path):
+    model, checkpointer, _ = _run_with_checkpoints(tmp_path / "run", num_steps=2)
+    workdir = tmp_path / "run"
+    best = checkpointer.sibling(checkpoints.best_checkpoint_directory(str(workdir)))
+    best.save()
+    with open(runs.best_record_path(str(workdir)), "w") as f:  # tracked on target labels
+        json.dump({"dataset": f"{TARGET}:tuning", "every_steps": 1,
+                   "scores": {"2": 0.4}, "best_step": 2}, f)
+    label_free = selection.resolve("tracked_best", f"{SOURCE}:validation", 1, False,
+                                   SOURCE, TARGET)
+    # The record says what training scored: a target split, not the settings' source one.
+    with pytest.raises(selection.OracleSelectionError):
+        experiment.select_checkpoint(model, checkpointer, str(workdir), label_free)
+    allowed = dict(label_free, allow_oracle=True)
+    stamp = experiment.select_checkpoint(model, checkpointer, str(workdir), allowed)
+    assert stamp == {"checkpoint_selection": f"tracked best mIoU on {TARGET}:tuning",
+                     "selection_split": f"{TARGET}:tuning", "oracle": True}
+    with open(runs.selection_path(str(workdir))) as f:
+        assert json.load(f)["oracle"] is True
+    description = predictors.from_model(model, 2, stamp).description
+    assert description["oracle"] is True
+    assert description["selection_split"] == f"{TARGET}:tuning"
+    last = experiment.select_checkpoint(
+        model, checkpointer, str(workdir),
+        selection.resolve("last", None, 1, False, SOURCE, TARGET))
+    assert last == {"checkpoint_selection": "last", "selection_split": None, "oracle": False}
+    assert predictors.from_model(model, 2).description["oracle"] is False
 
 
 def test_track_best_keeps_the_best_weights_seen_during_training(tmp_path):
@@ -124,6 +234,6 @@ def test_track_best_keeps_the_best_weights_seen_during_training(tmp_path):
 
 def test_tracked_best_without_tracking_is_a_clear_error(tmp_path):
     model, checkpointer, _ = _run_with_checkpoints(tmp_path / "run", num_steps=1)
-    settings = selection.checkpoint_selection("tracked_best")
+    settings = selection.resolve("tracked_best", None, 1, False, SOURCE, TARGET)
     with pytest.raises(checkpoints.CheckpointNotFoundError, match="train.track_best"):
         experiment.select_checkpoint(model, checkpointer, str(tmp_path / "run"), settings)
