@@ -8,6 +8,9 @@ blur, sensor noise and a tone curve.
 
 Every random number comes from the appearance RNG in a fixed order; reordering the calls
 below changes every realistic image.
+
+`textures`, `vegetation_colour` and `blur` are public because the dusk domain (`dusk`)
+shares them: the same materials under another light and camera.
 """
 
 import numpy as np
@@ -36,16 +39,27 @@ def photograph(image, raster, layout, rng):
     # Per-pixel grain and a smooth field, shared by every texture that needs no surface.
     fine = rng.random((height, width), dtype=np.float32)
     coarse = noise.screen_noise(rng, height, width, 4.0, 5.0)
-    light = _textures(raster, surface_noise, fine, coarse, rng)
+    light = textures(raster, surface_noise, fine, coarse, rng)
     light *= _lighting(raster, rng)
     image *= light[..., None]
     _sky(image, raster, rng, layout.camera.horizon)
-    _vegetation_colour(image, raster, coarse)
+    vegetation_colour(image, raster, coarse)
     return _camera(image, rng)
 
 
-def _textures(raster, surface_noise, fine, coarse, rng):
-    """A multiplicative brightness map with a texture per class and surface."""
+def textures(raster, surface_noise, fine, coarse, rng):
+    """A multiplicative brightness map with a texture per class and surface.
+
+    Args:
+      raster: the scene's `geometry.Raster`.
+      surface_noise: a `noise.ValueNoise` for textures that live on surfaces.
+      fine: float32 [H, W] per-pixel uniforms (grain).
+      coarse: float32 [H, W] smooth screen noise in [0, 1].
+      rng: the appearance RNG (brick or plaster per facade).
+
+    Returns:
+      float32 [H, W], around 1.
+    """
     label, part, surface = raster.label, raster.part, raster.surface
     su, sv = raster.su, raster.sv
     tex = 0.93 + 0.14 * coarse
@@ -126,7 +140,7 @@ def _sky(image, raster, rng, horizon):
     image[m] = sky * (1.0 - cover) + 232.0 * cover
 
 
-def _vegetation_colour(image, raster, coarse):
+def vegetation_colour(image, raster, coarse):
     """Patches of yellower and bluer green in foliage and grass (in place)."""
     m = ((raster.label == ids.VEGETATION) & (raster.part != ids.PART_TRUNK)) | \
         (raster.label == ids.TERRAIN)
@@ -169,14 +183,14 @@ def _camera(image, rng):
     field = 1.0 + rng.uniform(0.1, 0.3) * ((u - 0.5) * np.cos(angle) + (v - 0.5) * np.sin(angle))
     field *= 1.0 - rng.uniform(0.15, 0.4) * ((u - 0.5) ** 2 + 0.5 * (v - 0.5) ** 2) / 0.375
     image *= field[..., None]
-    image = _blur(image, rng.uniform(0.45, 0.85))
+    image = blur(image, rng.uniform(0.45, 0.85))
     image += rng.uniform(2.0, 5.0) * rng.standard_normal(image.shape, dtype=np.float32)
     np.clip(image, 0.0, 255.0, out=image)
     tone = np.rint(255.0 * (np.arange(256) / 255.0) ** rng.uniform(0.85, 1.15))
     return tone.astype(np.uint8)[(image + 0.5).astype(np.uint8)]
 
 
-def _blur(image, sigma):
+def blur(image, sigma):
     """Separable Gaussian blur of an [H, W, C] float32 image (edges replicated)."""
     radius = max(1, int(round(2.0 * sigma)))
     taps = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
