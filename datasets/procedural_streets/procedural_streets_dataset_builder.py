@@ -1,8 +1,11 @@
 """TFDS builder for `procedural_streets`: street scenes rendered on the spot, no download.
 
-Two configs, `synthetic` (flat, game-like) and `realistic` (textured, lit, blurred, noisy),
-share one scene-layout distribution and the Cityscapes trainId label set; only appearance
-differs. Each (domain, split) renders its own seed range, so no scene appears twice.
+Three configs share one scene-layout distribution and the Cityscapes trainId label set;
+only appearance differs: `synthetic` (flat, game-like) and `realistic` (textured, lit,
+blurred, noisy) are the demo's source and target, and `dusk` (low sun or blue hour, lamps,
+low-light noise) is an unseen domain that is only scored on, never trained or tuned on, as
+CamVid in the paper's Table 5. Each (domain, split) renders its own seed range, so no
+scene appears twice.
 
     import tensorflow_datasets as tfds
     from gta_keras.datasets.procedural_streets import procedural_streets_dataset_builder
@@ -30,14 +33,20 @@ IMAGE_WIDTH = 256
 # `tuning` is labelled like the others; it is for choosing hyperparameters so that
 # `validation` stays untouched for the numbers that get reported.
 SPLIT_SIZES = {"train": 2000, "validation": 300, "tuning": 200}
+# The splits of each config. `dusk` has only the reported one: no `train`, so that nothing
+# can train on it by accident, and no `tuning`, since nothing is chosen on an unseen domain
+# (its `validation` is then as untouched as a test split would be).
+CONFIG_SPLITS = {"synthetic": tuple(SPLIT_SIZES), "realistic": tuple(SPLIT_SIZES),
+                 "dusk": ("validation",)}
 
 # Example `index` of `split` in a config with base seed `b` is rendered from seed
-# b + SPLIT_SEED_OFFSETS[split] + index. Splits are MAX_SPLIT_SIZE apart and the two
-# domains' base seeds DOMAIN_SEED_STRIDE apart, so no two (domain, split) pairs share a seed.
+# b + SPLIT_SEED_OFFSETS[split] + index. Splits are MAX_SPLIT_SIZE apart and the domains'
+# base seeds DOMAIN_SEED_STRIDE apart, so no two (domain, split) pairs share a seed.
 MAX_SPLIT_SIZE = 100_000
 SPLIT_SEED_OFFSETS = {"train": 0, "validation": MAX_SPLIT_SIZE, "tuning": 2 * MAX_SPLIT_SIZE}
 DOMAIN_SEED_STRIDE = 1_000_000
-DOMAIN_BASE_SEEDS = {"synthetic": 0, "realistic": DOMAIN_SEED_STRIDE}
+DOMAIN_BASE_SEEDS = {"synthetic": 0, "realistic": DOMAIN_SEED_STRIDE,
+                     "dusk": 2 * DOMAIN_SEED_STRIDE}
 
 # Level 1 of zlib: the noisy realistic images barely compress further, and a higher level
 # would take most of the build time.
@@ -54,12 +63,14 @@ class ProceduralStreetsConfig(tfds.core.BuilderConfig):
     """A domain of `procedural_streets`.
 
     Attributes:
-      domain: "synthetic" or "realistic": how scenes look.
+      domain: one of `scene_renderer.DOMAINS`: how scenes look.
       seed: base seed of the config's scenes (see `example_seed`).
+      splits: the config's splits, keys of SPLIT_SIZES.
     """
 
     domain: str = "synthetic"
     seed: int = 0
+    splits: tuple = tuple(SPLIT_SIZES)
 
 
 def example_seed(base_seed, split, index):
@@ -92,7 +103,7 @@ def render_example(domain, seed):
     """Renders one scene and returns its (image, label) as PNG bytes.
 
     Args:
-      domain: "synthetic" or "realistic".
+      domain: one of `scene_renderer.DOMAINS`.
       seed: the scene seed.
 
     Returns:
@@ -125,7 +136,7 @@ def render_examples(domain, seeds):
     processes when there are spare cores; the output does not depend on how.
 
     Args:
-      domain: "synthetic" or "realistic".
+      domain: one of `scene_renderer.DOMAINS`.
       seeds: a sequence of scene seeds.
 
     Yields:
@@ -155,7 +166,7 @@ def _default_sigterm():
 
 
 class Builder(tfds.core.GeneratorBasedBuilder):
-    """Procedural street scenes with Cityscapes trainId labels, in two domains."""
+    """Procedural street scenes with Cityscapes trainId labels, in three domains."""
 
     VERSION = tfds.core.Version("1.0.0")
     RELEASE_NOTES = {"1.0.0": "Initial release."}
@@ -165,11 +176,19 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     BUILDER_CONFIGS = [
         ProceduralStreetsConfig(
             name="synthetic", domain="synthetic", seed=DOMAIN_BASE_SEEDS["synthetic"],
+            splits=CONFIG_SPLITS["synthetic"],
             description="Flat, game-like colours with hard edges: the labelled source."),
         ProceduralStreetsConfig(
             name="realistic", domain="realistic", seed=DOMAIN_BASE_SEEDS["realistic"],
+            splits=CONFIG_SPLITS["realistic"],
             description=("Textures, lighting, another palette, blur, sensor noise and "
                          "vignetting: the photograph-like target.")),
+        ProceduralStreetsConfig(
+            name="dusk", domain="dusk", seed=DOMAIN_BASE_SEEDS["dusk"],
+            splits=CONFIG_SPLITS["dusk"],
+            description=("Low sun or blue hour, lamps and lit windows, a third palette, "
+                         "motion blur and low-light noise: an unseen domain, scored only "
+                         "(validation split only; never trained or tuned on).")),
     ]
 
     def _info(self):
@@ -177,7 +196,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             description=(
                 "Perspective street scenes (road, sidewalks, buildings, vegetation, poles "
                 "with signs, fences, vehicles, people) with pixel labels in Cityscapes "
-                "trainIds (255 void), rendered from seeds. Both configs share the layout "
+                "trainIds (255 void), rendered from seeds. The configs share the layout "
                 "distribution and differ in appearance only."),
             features=tfds.features.FeaturesDict({
                 "image": tfds.features.Image(shape=(IMAGE_HEIGHT, IMAGE_WIDTH, 3)),
@@ -189,8 +208,8 @@ class Builder(tfds.core.GeneratorBasedBuilder):
 
     def _split_generators(self, dl_manager):
         del dl_manager  # Everything is rendered here; nothing to download.
-        return {split: self._generate_examples(split, size)
-                for split, size in SPLIT_SIZES.items()}
+        return {split: self._generate_examples(split, SPLIT_SIZES[split])
+                for split in self.builder_config.splits}
 
     def _generate_examples(self, split, num_examples):
         """Yields (key, example) for the first `num_examples` scenes of `split`."""

@@ -12,6 +12,7 @@ import tensorflow_datasets as tfds
 from gta_keras import protocols
 from gta_keras.datasets.procedural_streets import procedural_streets_dataset_builder as psb
 from gta_keras.datasets.procedural_streets import scene_renderer as sr
+from gta_keras.datasets.procedural_streets.scene_renderer import ids
 
 # Classes every sample of a few scenes must show somewhere (the demo's core classes).
 REQUIRED_CLASSES = (sr.ROAD, sr.SIDEWALK, sr.BUILDING, sr.VEGETATION, sr.SKY, sr.CAR,
@@ -31,8 +32,18 @@ def test_split_sizes_and_image_size_are_the_documented_ones():
     assert psb.SPLIT_SIZES == {"train": 2000, "validation": 300, "tuning": 200}
     assert (psb.IMAGE_HEIGHT, psb.IMAGE_WIDTH) == (128, 256)
     assert str(psb.Builder.VERSION) == "1.0.0"
-    assert [c.name for c in psb.Builder.BUILDER_CONFIGS] == ["synthetic", "realistic"]
+    assert [c.name for c in psb.Builder.BUILDER_CONFIGS] == ["synthetic", "realistic", "dusk"]
     assert [c.domain for c in psb.Builder.BUILDER_CONFIGS] == list(sr.DOMAINS)
+    splits = {c.name: c.splits for c in psb.Builder.BUILDER_CONFIGS}
+    assert splits == {"synthetic": ("train", "validation", "tuning"),
+                      "realistic": ("train", "validation", "tuning"),
+                      "dusk": ("validation",)}
+
+
+def test_dusk_offers_nothing_to_train_or_tune_on():
+    # The unseen domain is scored only: a `train` or `tuning` split would invite using it.
+    config = next(c for c in psb.Builder.BUILDER_CONFIGS if c.name == "dusk")
+    assert "train" not in config.splits and "tuning" not in config.splits
 
 
 def test_renderer_ids_name_the_package_protocol_classes():
@@ -61,7 +72,8 @@ def test_info_declares_the_features(tmp_path):
 def test_seed_ranges_of_all_domain_split_pairs_are_disjoint():
     ranges = {}
     for config in psb.Builder.BUILDER_CONFIGS:
-        for split, size in psb.SPLIT_SIZES.items():
+        for split in config.splits:
+            size = psb.SPLIT_SIZES[split]
             first = psb.example_seed(config.seed, split, 0)
             last = psb.example_seed(config.seed, split, size - 1)
             assert last - first == size - 1
@@ -88,8 +100,9 @@ def test_build_has_the_split_counts_and_valid_examples(tmp_path, monkeypatch, do
     monkeypatch.setattr(psb, "SPLIT_SIZES", dict(SMALL_SPLITS))
     builder = tfds.builder(f"procedural_streets/{domain}", data_dir=tmp_path)
     builder.download_and_prepare()
-    for split, size in SMALL_SPLITS.items():
-        assert builder.info.splits[split].num_examples == size
+    expected = {split: SMALL_SPLITS[split] for split in psb.CONFIG_SPLITS[domain]}
+    assert {split: info.num_examples for split, info in builder.info.splits.items()} == expected
+    for split, size in expected.items():
         examples = list(tfds.as_numpy(builder.as_dataset(split=split)))
         assert len(examples) == size
         ids = {ex["image_id"].decode() for ex in examples}
@@ -99,20 +112,29 @@ def test_build_has_the_split_counts_and_valid_examples(tmp_path, monkeypatch, do
             assert ex["label"].shape == (128, 256, 1) and ex["label"].dtype == np.uint8
             assert np.isin(ex["label"], sr.RENDERED_TRAIN_IDS).all()
     # Stored pixels are exactly what the renderer makes (PNG is lossless).
-    example = next(ex for ex in tfds.as_numpy(builder.as_dataset(split="tuning"))
+    example = next(ex for ex in tfds.as_numpy(builder.as_dataset(split="validation"))
                    if ex["image_id"].decode().endswith("/00001"))
-    image, label = sr.render_scene(psb.example_seed(builder.builder_config.seed, "tuning", 1),
-                                   domain)
+    image, label = sr.render_scene(
+        psb.example_seed(builder.builder_config.seed, "validation", 1), domain)
     np.testing.assert_array_equal(example["image"], image)
     np.testing.assert_array_equal(example["label"][..., 0], label)
 
 
-def test_worker_processes_render_the_same_bytes_as_the_main_process(monkeypatch):
+def test_dusk_has_no_train_split_to_read(tmp_path, monkeypatch):
+    monkeypatch.setattr(psb, "SPLIT_SIZES", dict(SMALL_SPLITS))
+    builder = tfds.builder("procedural_streets/dusk", data_dir=tmp_path)
+    builder.download_and_prepare()
+    with pytest.raises(ValueError, match="train"):
+        builder.as_dataset(split="train")
+
+
+@pytest.mark.parametrize("domain", ["realistic", "dusk"])
+def test_worker_processes_render_the_same_bytes_as_the_main_process(monkeypatch, domain):
     seeds = [3, 4, 5, 6]
-    serial = [psb.render_example("realistic", seed) for seed in seeds]
+    serial = [psb.render_example(domain, seed) for seed in seeds]
     monkeypatch.setattr(psb, "_MIN_PARALLEL_EXAMPLES", 0)
     monkeypatch.setattr(psb, "_worker_count", lambda: 2)
-    assert list(psb.render_examples("realistic", seeds)) == serial
+    assert list(psb.render_examples(domain, seeds)) == serial
 
 
 # === Renderer ===
@@ -164,12 +186,12 @@ def test_different_seeds_give_different_scenes(domain):
 
 
 def test_layout_depends_on_the_seed_only():
-    # Same seed, both domains: the same label map (and layout), different pixels.
+    # Same seed, every domain: the same label map (and layout), different pixels.
     for seed in (0, 7, 123):
-        synthetic, label_s = sr.render_scene(seed, "synthetic")
-        realistic, label_r = sr.render_scene(seed, "realistic")
-        np.testing.assert_array_equal(label_s, label_r)
-        assert not np.array_equal(synthetic, realistic)
+        renders = [sr.render_scene(seed, domain) for domain in sr.DOMAINS]
+        for (image_a, label_a), (image_b, label_b) in zip(renders, renders[1:]):
+            np.testing.assert_array_equal(label_a, label_b)
+            assert not np.array_equal(image_a, image_b)
     assert sr.sample_layout(5) == sr.sample_layout(5)
 
 
@@ -184,6 +206,85 @@ def test_realistic_appearance_differs_meaningfully_from_synthetic():
             if (label == c).sum() > 200:
                 gap = synthetic[label == c].mean(0) - realistic[label == c].mean(0)
                 assert np.linalg.norm(gap) > 30.0, protocols.CITYSCAPES_CLASSES[c]
+
+
+def _luma(image):
+    return image.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+
+
+def _row_noise(image, mask):
+    """Noise sigma of an image region: the std of I[x] - (I[x-1] + I[x+1]) / 2 over pixels
+    of `mask` whose row neighbours are in it too, / sqrt(1.5) (exact for white noise)."""
+    inner = mask[:, 1:-1] & mask[:, :-2] & mask[:, 2:]
+    x = image.astype(np.float64)
+    residual = x[:, 1:-1] - 0.5 * (x[:, :-2] + x[:, 2:])
+    return residual[inner].std() / np.sqrt(1.5)
+
+
+def test_dusk_is_darker_bluer_and_noisier_than_realistic():
+    # Dusk's validation seeds, the frames it is scored on.
+    seeds = range(psb.example_seed(psb.DOMAIN_BASE_SEEDS["dusk"], "validation", 0),
+                  psb.example_seed(psb.DOMAIN_BASE_SEEDS["dusk"], "validation", 12))
+    luma, blue_minus_red, noise = {}, {}, {}
+    for domain in ("realistic", "dusk"):
+        frames = [sr.render_scene(seed, domain) for seed in seeds]
+        luma[domain] = np.mean([_luma(image).mean() for image, _ in frames])
+        blue_minus_red[domain] = np.mean(
+            [image[..., 2].mean() - image[..., 0].mean() for image, _ in frames])
+        noise[domain] = np.median([_row_noise(image, label == sr.SKY) for image, label in frames
+                                   if (label == sr.SKY).sum() > 500])
+    # Measured over the 300 validation frames: luma 90 -> 61, noise 4 -> 8.
+    assert luma["dusk"] < 0.8 * luma["realistic"]
+    assert blue_minus_red["dusk"] > blue_minus_red["realistic"]
+    assert noise["dusk"] > 1.5 * noise["realistic"]
+
+
+def test_dusk_appearance_differs_meaningfully_from_realistic():
+    # Per class, the distance between the two domains' mean colours, averaged over frames
+    # (one frame's dark asphalt can look alike in both; measured means: road 25, building
+    # 57, vegetation 45, sky 150).
+    gaps = {c: [] for c in (sr.ROAD, sr.BUILDING, sr.VEGETATION, sr.SKY)}
+    for seed in range(8):
+        realistic, label = sr.render_scene(seed, "realistic")
+        dusk, _ = sr.render_scene(seed, "dusk")
+        for c, values in gaps.items():
+            if (label == c).sum() > 200:
+                values.append(np.linalg.norm(realistic[label == c].mean(0)
+                                             - dusk[label == c].mean(0)))
+    for c, values in gaps.items():
+        assert np.mean(values) > 18.0, protocols.CITYSCAPES_CLASSES[c]
+    assert np.mean(gaps[sr.SKY]) > 60.0
+
+
+def test_dusk_sky_is_warmer_at_the_horizon_than_at_the_top():
+    warmer = []
+    for seed in range(8):
+        image, label = sr.render_scene(seed, "dusk")
+        rows = np.nonzero((label == sr.SKY).sum(axis=1) > 20)[0]
+        if len(rows) < 6:
+            continue
+        red_minus_blue = [(image[r][label[r] == sr.SKY, 0].astype(float)
+                           - image[r][label[r] == sr.SKY, 2]).mean() for r in rows]
+        warmer.append(np.mean(red_minus_blue[-3:]) > np.mean(red_minus_blue[:3]))
+    assert len(warmer) >= 4 and np.mean(warmer) >= 0.75
+
+
+def test_dusk_lamps_outshine_their_surroundings():
+    # Headlights, street lamps and traffic lights keep their own light in the dark: their
+    # brightness relative to the frame's is well above what painted lamps get in daylight
+    # (measured medians: realistic 1.7, dusk 2.7).
+    ratios = {"realistic": [], "dusk": []}
+    for seed in range(8):
+        layout = sr.sample_layout(seed)
+        raster = sr.rasterize(layout, 128, 256)
+        lamps = raster.part == ids.PART_LIGHT
+        if lamps.sum() < 4:
+            continue
+        for domain, values in ratios.items():
+            image = _luma(sr.shade(raster, layout, domain, seed))
+            values.append(image[lamps].mean() / image.mean())
+    assert len(ratios["dusk"]) >= 4
+    assert np.median(ratios["dusk"]) > max(2.2, np.median(ratios["realistic"]) + 0.5)
 
 
 def test_synthetic_is_flat_and_realistic_is_textured():

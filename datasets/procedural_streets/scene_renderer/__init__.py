@@ -1,20 +1,22 @@
-"""Procedural street scenes with Cityscapes trainId labels, in two appearance domains.
+"""Procedural street scenes with Cityscapes trainId labels, in three appearance domains.
 
 A scene is made in three steps, each a pure function of its arguments:
 
 1. `sample_layout(seed)` draws the geometry of a street (camera, road, sidewalks, facades,
    fences, trees, poles with signs, vehicles, people) from a *layout* RNG seeded by `seed`
-   alone. The domain is not an argument, so both domains share one layout distribution.
+   alone. The domain is not an argument, so all domains share one layout distribution.
 2. `rasterize(layout, height, width)` projects the layout through a pinhole camera, painting
    far to near, into per-pixel maps: the trainId label, an instance id, a part id (windows,
    tyres, lane markings: things that look different but carry their object's label) and
    surface coordinates in metres, so that textures sit on the surfaces in perspective.
 3. `shade(raster, layout, domain, seed)` turns those maps into an RGB image from an
    *appearance* RNG. `synthetic` is flat and game-like; `realistic` has another palette,
-   textures, lighting, blur, sensor noise and vignetting.
+   textures, lighting, blur, sensor noise and vignetting; `dusk` (the unseen domain, only
+   ever scored on) has a third palette, a low sun or the blue hour, lamps and lit windows,
+   motion blur and low-light noise.
 
 `render_scene(seed, domain)` runs the three. The label depends on the layout only, so the
-same seed gives the same label map in both domains; the dataset builder gives each
+same seed gives the same label map in every domain; the dataset builder gives each
 (domain, split) its own seed range so that no scene is shared.
 
 Modules, in pipeline order:
@@ -25,9 +27,11 @@ Modules, in pipeline order:
 - `geometry`: projection, the `Raster` of per-pixel maps, and shape regions.
 - `drawing`: `rasterize`, and painting the ground and the vertical planes.
 - `thing_drawing`: painting trees, poles, people, vehicles and bicycles.
-- `palettes`: the two domains' colours.
+- `palettes`: the domains' colours.
 - `shading`: `shade`, colours per instance and part from the appearance RNG.
 - `noise`, `photograph`: the realistic domain's textures, lighting and camera.
+- `dusk`: the dusk domain's light, sky, emitters and low-light camera (on `photograph`'s
+  textures).
 """
 
 import numpy as np
@@ -59,7 +63,7 @@ def render_scene(seed, domain, height=128, width=256):
 
     Args:
       seed: a non-negative integer; the same arguments always give the same output.
-      domain: "synthetic" or "realistic".
+      domain: one of DOMAINS: "synthetic", "realistic" or "dusk".
       height: image height in pixels.
       width: image width in pixels.
 

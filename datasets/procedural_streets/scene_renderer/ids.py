@@ -38,7 +38,10 @@ RENDERED_TRAIN_IDS = (
 
 # === Domains ===
 
-DOMAINS = ("synthetic", "realistic")
+# The first two are the training pair (source, target); `dusk` is an unseen domain, only
+# ever scored on. Order matters: a domain's index seeds its appearance RNG (`shading`), so
+# a new domain goes at the end.
+DOMAINS = ("synthetic", "realistic", "dusk")
 
 
 def check_domain(domain):

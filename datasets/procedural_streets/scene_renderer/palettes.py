@@ -1,7 +1,8 @@
-"""The two domains' colours: what each instance kind and part may look like.
+"""The domains' colours: what each instance kind and part may look like.
 
 `synthetic` is saturated, bright and clean, like a game; `realistic` is duller, darker and
-greyer, like a photograph. Each instance picks one of its kind's candidate colours when a
+greyer, like a photograph; `dusk` has its own materials (sandstone, brick, bluish asphalt)
+whose colours its low, warm light and blue sky fill change again. Each instance picks one of its kind's candidate colours when a
 scene is shaded (`shading`); parts (windows, tyres, markings, ...) have one colour per
 domain. The palettes decide colours only, never labels.
 """
@@ -117,7 +118,48 @@ _REALISTIC = Palette(
     jitter=10.0,
     shade=0.68,
 )
-PALETTES = {"synthetic": _SYNTHETIC, "realistic": _REALISTIC}
+
+# Materials of the unseen third domain: hues of their own (sandstone, dark brick, mauve
+# plaster, bluish asphalt, darker greens), not those of either training domain. They are
+# reflectances: `dusk` lights them with a dim blue fill and a low warm sun, so the image is
+# far darker than these values. The sky entries are the zenith's deep blues (the horizon's
+# warm colours come from `dusk`). Lights are emissive there: headlights, sodium street
+# lamps, amber traffic lights, red tail lights.
+_DUSK = Palette(
+    kinds={
+        "sky": [(34, 50, 104), (44, 56, 120), (28, 40, 86), (58, 58, 116)],
+        "road": [(70, 72, 80), (86, 84, 86), (62, 64, 70)],
+        "sidewalk": [(138, 134, 130), (124, 122, 128), (150, 140, 126)],
+        "terrain": [(96, 118, 62), (108, 112, 70)],
+        "building": [(176, 150, 120), (150, 96, 80), (128, 132, 138), (190, 176, 160),
+                     (112, 104, 100), (160, 136, 150), (170, 120, 96)],
+        "wall": [(150, 146, 136), (128, 118, 108)],
+        "fence": [(92, 96, 92), (120, 96, 72)],
+        "treeline": [(50, 96, 50)], "tree": [(56, 100, 46), (64, 108, 52)],
+        "bush": [(60, 104, 44)], "hedge": [(46, 92, 52)],
+        "pole": [(90, 94, 100), (110, 104, 96)],
+        "traffic_light": [(30, 32, 34)],
+        "sign_circle": [(210, 50, 56)], "sign_rect": [(44, 96, 190)],
+        "sign_triangle": [(240, 220, 140)], "sign_diamond": [(236, 196, 70)],
+        "sign_octagon": [(196, 40, 48)],
+        "person": [(130, 130, 130)], "rider": [(130, 130, 130)],
+        "car": [(28, 30, 36), (200, 200, 204), (120, 30, 30), (40, 60, 96), (150, 150, 140),
+                (70, 80, 70), (180, 150, 60)],
+        "bus": [(60, 110, 170), (200, 200, 190)], "truck": [(170, 170, 166), (140, 60, 40)],
+        "bicycle": [(30, 30, 30), (40, 90, 120)],
+    },
+    parts=_parts({ids.PART_WINDOW: (46, 58, 76), ids.PART_GLASS: (36, 42, 54),
+                  ids.PART_TYRE: (20, 20, 22), ids.PART_LIGHT: (255, 40, 30),
+                  ids.PART_MARKING: (224, 222, 210), ids.PART_KERB: (146, 146, 148),
+                  ids.PART_TRUNK: (80, 62, 48), ids.PART_SKIN: (200, 160, 136)}),
+    clothes=((34, 36, 44), (96, 60, 40), (60, 70, 110), (160, 160, 156), (140, 110, 50),
+             (110, 40, 60), (200, 196, 186)),
+    lights={"car_front": (255, 240, 190), "traffic_light": (255, 170, 40),
+            "pole": (255, 196, 110)},
+    jitter=10.0,
+    shade=0.7,
+)
+PALETTES = {"synthetic": _SYNTHETIC, "realistic": _REALISTIC, "dusk": _DUSK}
 # Instance kinds with no palette entry of their own borrow another kind's colours.
 _KIND_ALIASES = {"car_front": "car"}
 

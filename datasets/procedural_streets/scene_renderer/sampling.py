@@ -3,7 +3,7 @@
 `sample_layout(seed)` draws the camera, the ground bands (road, verges, sidewalks), the
 vertical planes (facades, tree lines, fences, walls) and the things (trees, poles with
 signs and lights, vehicles, people, bicycles) from one *layout* RNG. The domain is not an
-argument, so both domains share one layout distribution and one label map per seed.
+argument, so all domains share one layout distribution and one label map per seed.
 
 Every random number a layout needs is drawn here, in a fixed order: changing the order of
 the draws changes every scene of the dataset.

@@ -3,7 +3,8 @@
 `shade(raster, layout, domain, seed)` gives every (instance, part) pixel code a colour from
 the domain's palette, jittered per instance. The synthetic domain stops there: flat
 colours, hard edges, no noise. The realistic domain then applies a white balance and
-`photograph.photograph` (textures, lighting, lens and sensor).
+`photograph.photograph` (textures, lighting, lens and sensor); the dusk domain a colour
+grade and `dusk.photograph_at_dusk` (the same textures under another light and camera).
 
 The appearance RNG is seeded by the scene seed, a stream id and the domain, so it never
 shares random numbers with the layout RNG (`sampling`) nor with the other domain.
@@ -11,6 +12,7 @@ shares random numbers with the layout RNG (`sampling`) nor with the other domain
 
 import numpy as np
 
+from gta_keras.datasets.procedural_streets.scene_renderer import dusk
 from gta_keras.datasets.procedural_streets.scene_renderer import ids
 from gta_keras.datasets.procedural_streets.scene_renderer import palettes
 from gta_keras.datasets.procedural_streets.scene_renderer import photograph
@@ -26,7 +28,7 @@ def shade(raster, layout, domain, seed):
     Args:
       raster: a `geometry.Raster` from `drawing.rasterize`.
       layout: the `street.Layout` it was rasterised from.
-      domain: "synthetic" or "realistic".
+      domain: one of ids.DOMAINS.
       seed: the scene seed; with the domain it seeds the appearance RNG.
 
     Returns:
@@ -39,6 +41,9 @@ def shade(raster, layout, domain, seed):
     if domain == "synthetic":
         # Flat colours straight from the palette: hard edges, no noise.
         return np.rint(table).astype(np.uint8)[raster.code]
+    if domain == "dusk":
+        return dusk.photograph_at_dusk(dusk.grade(table, rng)[raster.code], raster, layout,
+                                       rng)
     # White balance and saturation are linear in colour and everything after them only
     # scales pixels, so they are applied to the few table entries, not to every pixel.
     balance = _white_balance(rng)
@@ -62,7 +67,7 @@ def _colour_table(instances, domain, rng):
 
     Args:
       instances: the layout's `street.Instance`s.
-      domain: "synthetic" or "realistic".
+      domain: one of ids.DOMAINS.
       rng: the appearance RNG.
 
     Returns:
