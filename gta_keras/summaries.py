@@ -61,7 +61,8 @@ def run_record(method, seed, run_dir, report, seconds=None, numerics=DEFAULT_NUM
 
 def summarize(runs):
     """Per method: mean and std of mIoU and of each class's IoU over its runs (seeds and
-    numeric paths), the number of seeds and of runs, and the mIoU per numeric path."""
+    numeric paths), the number of seeds and of runs, and the mIoU per numeric path and per
+    evaluated split (`split_stat`: over the runs scored on that split)."""
     methods = {}
     for method in dict.fromkeys(run["method"] for run in runs):
         mine = [run for run in runs if run["method"] == method]
@@ -69,7 +70,9 @@ def summarize(runs):
                    if value is not None]
         per_class = {
             name: mean_std([run["per_class_iou"][name] for run in mine]) for name in classes}
-        splits = mine[0]["miou_by_split"]
+        # Every split any run was scored on: a split scored after training (the unseen
+        # `procedural_streets/dusk`, scored run by run) may be missing from some runs.
+        splits = dict.fromkeys(split for run in mine for split in run["miou_by_split"])
         paths = dict.fromkeys(run.get("numerics", DEFAULT_NUMERICS) for run in mine)
         methods[method] = {
             "miou": mean_std([run["miou"] for run in mine]),
@@ -80,9 +83,22 @@ def summarize(runs):
                 path: mean_std([run["miou"] for run in mine
                                 if run.get("numerics", DEFAULT_NUMERICS) == path])
                 for path in paths},
-            "miou_by_split": {split: mean_std([run["miou_by_split"][split] for run in mine])
-                              for split in splits}}
+            "miou_by_split": {split: split_stat(mine, split) for split in splits}}
     return methods
+
+
+def split_stat(runs, split):
+    """mIoU mean and std on `split` over the runs scored on it, and how many those are.
+
+    Args:
+      runs: run records of one method.
+      split: a "name:split" key of their "miou_by_split".
+
+    Returns:
+      {"mean", "std", "num_runs"}.
+    """
+    values = [run["miou_by_split"][split] for run in runs if split in run["miou_by_split"]]
+    return {**mean_std(values), "num_runs": len(values)}
 
 
 def checkpoint_lines(runs):

@@ -54,6 +54,18 @@ def test_summary_mean_and_std_per_method_and_class():
     assert "| **mIoU** | **15.0 ± 5.0** | **30.0 ± 0.0** |" in table
 
 
+def test_a_split_only_some_runs_were_scored_on_is_summarised_over_those():
+    # E.g. the unseen domain, scored after training on one run but not yet on the other.
+    first, second = _run("lsd", 0, 0.30, 0.8, 0.4), _run("lsd", 1, 0.20, 0.6, 0.2)
+    second["miou_by_split"]["procedural_streets/dusk:validation"] = 0.12
+    for runs_ in ([first, second], [second, first]):
+        splits = summaries.summarize(runs_)["lsd"]["miou_by_split"]
+        assert splits["procedural_streets/dusk:validation"] == {
+            "mean": pytest.approx(0.12), "std": 0.0, "num_runs": 1}
+        assert splits["target:validation"]["num_runs"] == 2
+        assert splits["target:validation"]["mean"] == pytest.approx(0.25)
+
+
 def test_checkpoint_lines_name_each_seeds_step_and_the_rule():
     runs = [_run("source_only", 0, 0.1, 0.5, 0.1, step=1400),
             _run("source_only", 1, 0.2, 0.7, 0.3, step=900), _run("lsd", 0, 0.3, 0.8, 0.4)]
