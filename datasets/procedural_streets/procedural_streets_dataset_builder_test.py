@@ -233,7 +233,7 @@ def test_dusk_is_darker_bluer_and_noisier_than_realistic():
             [image[..., 2].mean() - image[..., 0].mean() for image, _ in frames])
         noise[domain] = np.median([_row_noise(image, label == sr.SKY) for image, label in frames
                                    if (label == sr.SKY).sum() > 500])
-    # Measured over the 300 validation frames: luma 90 -> 61, noise 4 -> 8.
+    # Measured over all 300 of dusk's validation seeds: luma 91 -> 59, sky noise 4 -> 8.
     assert luma["dusk"] < 0.8 * luma["realistic"]
     assert blue_minus_red["dusk"] > blue_minus_red["realistic"]
     assert noise["dusk"] > 1.5 * noise["realistic"]
