@@ -2,6 +2,7 @@
 
 import contextlib
 import os
+import re
 
 import gin
 import keras
@@ -62,3 +63,10 @@ def parse_gin(files, bindings=()):
             ) from error
     gin.parse_config(bindings)
     gin.finalize()
+
+
+def without_gin_context(message):
+    """`message` without the "In call to configurable ..." lines gin appends to errors
+    raised inside gin-configured functions: they name this package's functions, not
+    anything the user gave."""
+    return re.sub(r"\n\s*In call to configurable '[^\n]*", "", str(message)).strip()

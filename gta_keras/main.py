@@ -5,7 +5,6 @@ from gta_keras import quiet  # First: before anything imports TensorFlow (see qu
 if __name__ == "__main__":  # Run as a program, not imported: hide TF's start-up lines.
     quiet.install()
 
-import re
 import sys
 import tokenize
 
@@ -55,8 +54,7 @@ def format_error(error):
     gin-configured functions: they name this package's functions (e.g. `train`), not
     anything the user gave.
     """
-    message = re.sub(r"\n\s*In call to configurable '[^\n]*", "", str(error)).strip()
-    return f"gta_keras: {message}"
+    return f"gta_keras: {configurables.without_gin_context(error)}"
 
 
 def _first_lines(error, limit=3):

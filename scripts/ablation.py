@@ -27,26 +27,18 @@ from gta_keras import quiet  # First: before anything imports TensorFlow (see qu
 if __name__ == "__main__":  # Run as a program, not imported: hide TF's start-up lines.
     quiet.install()
 
-import json
 import os
 import subprocess
-import sys
-import time
 
 from absl import app
 from absl import flags
-import gin
 
-from gta_keras import configurables
 from gta_keras import experiment  # pylint: disable=unused-import  (registers configurables)
 from gta_keras import machine
-from gta_keras import runs as runs_lib
-from gta_keras import selection
+from gta_keras import runners
 from gta_keras import summaries
 from gta_keras.models import adaptation_model
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-LAYER_DIR = os.path.join(ROOT, "gin", "ablations")
 # Table 4's rows in its order, then the bound.
 ORDER = ("source_only", "feature_d", "global_d", "no_aux", "lsd", "target_only")
 ROW_NAMES = {
@@ -61,61 +53,30 @@ ROW_NAMES = {
 PAPER_TABLE_4 = {"source_only": 22.2, "feature_d": 25.3, "global_d": 28.3,
                  "no_aux": 29.2, "lsd": 34.5}
 
-# A run's wall time, kept beside it so that a resumed invocation still reports it.
-SECONDS_FILE = "ablation_seconds.json"
-
 FLAGS = flags.FLAGS
 
 
 def _define_flags():
     """The command's flags; defined only when run as a program, so that tests can import
     this module beside scripts/seeds.py (absl refuses one flag name from two modules)."""
-    flags.DEFINE_multi_string("gin_file", [], "Gin files shared by every run.")
-    flags.DEFINE_multi_string("gin_bindings", [], "Extra bindings shared by every run.")
+    runners.define_flags()
     flags.DEFINE_list("methods", list(ORDER),
                       "Methods to run, of " + ", ".join(ORDER) + ".")
     flags.DEFINE_integer("seeds", 3, "Seeds per method: 0 .. seeds-1.")
     flags.DEFINE_list("numerics", [summaries.DEFAULT_NUMERICS],
                       "Numeric paths each (method, seed) runs on, of "
                       + ", ".join(machine.NUMERIC_PATHS) + ".")
-    flags.DEFINE_string("workdir", None, "Folder of all runs and the table.")
-    flags.DEFINE_string("report", None, "name:split whose mIoU the table shows.")
-    flags.DEFINE_string("data_dir", None, "TFDS data dir.")
-    flags.mark_flag_as_required("workdir")
 
 
-def layer_path(method):
-    """The gin layer that selects `method`."""
-    return os.path.join(LAYER_DIR, f"{method}.gin")
+# Shared with scripts/image_size.py (gta_keras/runners.py).
+layer_path = runners.layer_path
+is_finished = runners.is_finished
 
 
 def command(method, seed, run_dir, gin_files, gin_bindings, data_dir=None):
     """The CLI command of one (method, seed): shared files, the layer, seed, bindings."""
-    line = [sys.executable, "-m", "gta_keras.main", f"--workdir={run_dir}"]
-    line += [f"--gin_file={path}" for path in gin_files]
-    line += [f"--gin_file={layer_path(method)}",
-             f"--gin_bindings=train.seed = {seed}", "--gin_bindings=train.verbose = 0"]
-    line += [f"--gin_bindings={binding}" for binding in gin_bindings]
-    if data_dir:
-        line.append(f"--data_dir={data_dir}")
-    return line
-
-
-def is_finished(run_dir, report, method):
-    """Whether the run's eval JSON for `report` exists (and is of this method).
-
-    Raises:
-      ValueError: the folder holds a finished run of another method.
-    """
-    path = runs_lib.eval_path(run_dir, report)
-    if not os.path.exists(path):
-        return False
-    with open(path) as f:
-        trained = json.load(f).get("method")
-    if trained != method:
-        raise ValueError(f"{path} is a run of method {trained!r}, not {method!r}; use "
-                         "another --workdir or remove that run.")
-    return True
+    return runners.command(run_dir, gin_files, seed, gin_bindings, layer_path(method),
+                           data_dir)
 
 
 def gap_closed(methods):
@@ -216,13 +177,7 @@ def summarize(records, report, seeds, gin_files=(), gin_bindings=(),
 
 def write(summary, workdir):
     """Writes DIR/ablation.json and DIR/ablation.md; returns the markdown."""
-    os.makedirs(workdir, exist_ok=True)
-    with open(os.path.join(workdir, "ablation.json"), "w") as f:
-        json.dump(summary, f, indent=2)
-    text = report_text(summary)
-    with open(os.path.join(workdir, "ablation.md"), "w") as f:
-        f.write(text)
-    return text
+    return runners.write_summary(workdir, "ablation", summary, report_text(summary))
 
 
 def _rank(method):
@@ -253,12 +208,7 @@ def run(gin_files, workdir, seeds=3, methods=ORDER, gin_bindings=(), report=None
         raise ValueError(f"Unknown methods {unknown}; use any of {ORDER}.")
     numerics = list(numerics)
     machine.check_numerics(numerics)
-    gin.clear_config()
-    configurables.parse_gin(gin_files, gin_bindings)
-    report = report or gin.query_parameter("evaluate.datasets")[0]
-    selection.checkpoint_selection()  # An oracle choice without the flag fails here.
-    gin.clear_config()
-    runs_lib.parse_dataset_spec(report)  # A malformed report fails before any training.
+    report, _ = runners.read_config(gin_files, gin_bindings, report)
     records = []
     for method in methods:
         for seed in range(seeds):
@@ -278,23 +228,13 @@ def _run_one(method, seed, path, workdir, report, gin_files, gin_bindings, data_
     if is_finished(run_dir, report, method):
         print(f"{label}: finished, not run again", flush=True)
     else:
-        start = time.time()
-        run_fn(command(method, seed, run_dir, gin_files, gin_bindings, data_dir),
-               check=True, env=machine.numerics_env(path))
-        with open(os.path.join(run_dir, SECONDS_FILE), "w") as f:
-            json.dump({"seconds": time.time() - start}, f)
-    record = summaries.run_record(method, seed, run_dir, report, _seconds(run_dir), path)
+        runners.run_timed(command(method, seed, run_dir, gin_files, gin_bindings, data_dir),
+                          run_dir, run_fn, machine.numerics_env(path))
+    record = summaries.run_record(method, seed, run_dir, report, runners.seconds(run_dir),
+                                  path)
     print(f"{label}: mIoU {100 * record['miou']:.1f} at step {record['checkpoint_step']}",
           flush=True)
     return record
-
-
-def _seconds(run_dir):
-    path = os.path.join(run_dir, SECONDS_FILE)
-    if not os.path.exists(path):
-        return None
-    with open(path) as f:
-        return json.load(f)["seconds"]
 
 
 def main(argv):
@@ -303,8 +243,9 @@ def main(argv):
         machine.check_numerics(FLAGS.numerics)
     except ValueError as error:  # A typo in --numerics: usage, not a traceback.
         raise app.UsageError(str(error)) from error
-    run(FLAGS.gin_file, FLAGS.workdir, FLAGS.seeds, FLAGS.methods, FLAGS.gin_bindings,
-        FLAGS.report, FLAGS.data_dir, numerics=FLAGS.numerics)
+    with runners.one_line_errors():
+        run(FLAGS.gin_file, FLAGS.workdir, FLAGS.seeds, FLAGS.methods, FLAGS.gin_bindings,
+            FLAGS.report, FLAGS.data_dir, numerics=FLAGS.numerics)
 
 
 if __name__ == "__main__":

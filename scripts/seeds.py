@@ -23,21 +23,16 @@ from gta_keras import quiet  # First: before anything imports TensorFlow (see qu
 if __name__ == "__main__":  # Run as a program, not imported: hide TF's start-up lines.
     quiet.install()
 
-import json
 import os
 import subprocess
-import sys
 import time
 
 from absl import app
 from absl import flags
-import gin
 
-from gta_keras import configurables
 from gta_keras import experiment  # pylint: disable=unused-import  (registers configurables)
 from gta_keras import machine
-from gta_keras import runs as runs_lib
-from gta_keras import selection
+from gta_keras import runners
 from gta_keras import summaries
 
 FLAGS = flags.FLAGS
@@ -46,29 +41,19 @@ FLAGS = flags.FLAGS
 def _define_flags():
     """The command's flags; defined only when run as a program, so that tests can import
     this module beside other entry points (absl refuses one flag name from two modules)."""
-    flags.DEFINE_multi_string("gin_file", [], "Gin files shared by every run.")
-    flags.DEFINE_multi_string("gin_bindings", [], "Extra bindings shared by every run.")
+    runners.define_flags()
     flags.DEFINE_list("methods", ["source_only", "lsd"], "Methods to compare.")
     flags.DEFINE_integer("seeds", 3, "Seeds per method: 0 .. seeds-1.")
     flags.DEFINE_list("numerics", [summaries.DEFAULT_NUMERICS],
                       "Numeric paths each (method, seed) runs on, of "
                       + ", ".join(machine.NUMERIC_PATHS) + ".")
-    flags.DEFINE_string("workdir", None, "Folder of all runs and the summary.")
-    flags.DEFINE_string("report", None, "name:split whose mIoU is summarised.")
-    flags.DEFINE_string("data_dir", None, "TFDS data dir.")
-    flags.mark_flag_as_required("workdir")
 
 
 def command(method, seed, run_dir, gin_files, gin_bindings, data_dir=None):
     """The CLI command of one (method, seed): method, seed, shared files and bindings."""
-    line = [sys.executable, "-m", "gta_keras.main", f"--workdir={run_dir}",
-            f"--gin_bindings=build_model.method = '{method}'",
-            f"--gin_bindings=train.seed = {seed}", "--gin_bindings=train.verbose = 0"]
-    line += [f"--gin_file={path}" for path in gin_files]
-    line += [f"--gin_bindings={binding}" for binding in gin_bindings]
-    if data_dir:
-        line.append(f"--data_dir={data_dir}")
-    return line
+    return runners.command(run_dir, gin_files, seed,
+                           [f"build_model.method = '{method}'", *gin_bindings],
+                           data_dir=data_dir)
 
 
 # Shared with scripts/ablation.py.
@@ -133,12 +118,7 @@ def run(gin_files, workdir, methods=("source_only", "lsd"), seeds=3,
     """
     numerics = list(numerics)
     machine.check_numerics(numerics)  # A typo fails before any training.
-    gin.clear_config()
-    configurables.parse_gin(gin_files, gin_bindings)
-    report = report or gin.query_parameter("evaluate.datasets")[0]
-    selection.checkpoint_selection()  # An oracle choice without the flag fails here.
-    gin.clear_config()
-    runs_lib.parse_dataset_spec(report)  # A malformed report fails before any training.
+    report, _ = runners.read_config(gin_files, gin_bindings, report)
     records = []
     for method in methods:
         for seed in range(seeds):
@@ -158,13 +138,7 @@ def run(gin_files, workdir, methods=("source_only", "lsd"), seeds=3,
                "gains": summaries.paired_gains(records),
                "oracle": bool(summaries.oracle_runs(records)),
                "machine": summaries.runs_machine(numerics)}
-    os.makedirs(workdir, exist_ok=True)
-    with open(os.path.join(workdir, "summary.json"), "w") as f:
-        json.dump(summary, f, indent=2)
-    text = report_text(summary)
-    with open(os.path.join(workdir, "summary.md"), "w") as f:
-        f.write(text)
-    print(text)
+    print(runners.write_summary(workdir, "summary", summary, report_text(summary)))
     return summary
 
 
@@ -174,8 +148,9 @@ def main(argv):
         machine.check_numerics(FLAGS.numerics)
     except ValueError as error:  # A typo in --numerics: usage, not a traceback.
         raise app.UsageError(str(error)) from error
-    run(FLAGS.gin_file, FLAGS.workdir, FLAGS.methods, FLAGS.seeds, FLAGS.numerics,
-        FLAGS.gin_bindings, FLAGS.report, FLAGS.data_dir)
+    with runners.one_line_errors():
+        run(FLAGS.gin_file, FLAGS.workdir, FLAGS.methods, FLAGS.seeds, FLAGS.numerics,
+            FLAGS.gin_bindings, FLAGS.report, FLAGS.data_dir)
 
 
 if __name__ == "__main__":

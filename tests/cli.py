@@ -1,5 +1,6 @@
 """Runs the real command lines in subprocesses, as a user does, for the end-to-end tests."""
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -31,3 +32,16 @@ def run_script(path, *args, timeout=900):
 def assert_ok(result):
     """Fails with the ends of stdout and stderr when the command failed."""
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+
+
+def import_script(path):
+    """Imports `path` (e.g. "scripts/ablation.py", from the repository root) as a module.
+
+    The runner scripts define their absl flags only when run as programs, so several can
+    be imported into one test process.
+    """
+    name = os.path.splitext(os.path.basename(path))[0] + "_script"
+    spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, path))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -1,6 +1,5 @@
 """scripts/ablation.py: the Table 4 math on fake eval JSONs, resuming, one real run."""
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -10,19 +9,16 @@ import pytest
 
 from gta_keras import runs
 from gta_keras import selection
+from tests import cli
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = cli.ROOT
 SMOKE = os.path.join(ROOT, "gin", "smoke.gin")
 REPORT = "procedural_streets/realistic:validation"
 
 
 @pytest.fixture(scope="module")
 def ablation():
-    spec = importlib.util.spec_from_file_location(
-        "ablation_script", os.path.join(ROOT, "scripts", "ablation.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return cli.import_script("scripts/ablation.py")
 
 
 def _write_eval(run_dir, method, miou, step=2, spec=REPORT, oracle=False):

@@ -4,7 +4,6 @@ The script defines its absl flags only when run as a program, so it is imported 
 (fake runs write the eval JSONs a real run would; no model is trained).
 """
 
-import importlib.util
 import json
 import math
 import os
@@ -15,19 +14,16 @@ from gta_keras import machine
 from gta_keras import runs
 from gta_keras import selection
 from gta_keras import summaries
+from tests import cli
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = cli.ROOT
 SMOKE = os.path.join(ROOT, "gin", "smoke.gin")
 REPORT = "procedural_streets/realistic:validation"
 
 
 @pytest.fixture(scope="module")
 def seeds():
-    spec = importlib.util.spec_from_file_location(
-        "seeds_script", os.path.join(ROOT, "scripts", "seeds.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return cli.import_script("scripts/seeds.py")
 
 
 def _run(method, seed, miou, road, sky, step=1500):
