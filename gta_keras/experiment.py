@@ -24,6 +24,7 @@ from gta_keras import precision
 from gta_keras import predictors
 from gta_keras import runs
 from gta_keras import selection
+from gta_keras import timing
 from gta_keras import workdir_lock
 from gta_keras.data import datasets_info
 from gta_keras.data import pipeline
@@ -385,7 +386,8 @@ def score_split(predict_classes, num_classes, name, split, batch_size=1,
       manual_dir: folder of manual downloads.
 
     Returns:
-      `evaluation.summarize`'s dict plus dataset, split and num_images.
+      `evaluation.summarize`'s dict plus dataset, split, num_images and the scoring's
+      wall time (`timing.EvalTimer.summary`).
     """
     dataset = pipeline.make_eval_dataset(name, split, batch_size, data_dir=data_dir,
                                          manual_dir=manual_dir)
@@ -398,12 +400,14 @@ def score_split(predict_classes, num_classes, name, split, batch_size=1,
         "Evaluate a split with examples (check the names in evaluate.datasets).")
     if int(dataset.cardinality()) == 0:
         raise empty
-    scores = scorer.evaluate(dataset, verbose=0, return_dict=True)
+    timer = timing.EvalTimer()
+    scores = scorer.evaluate(dataset, verbose=0, return_dict=True, callbacks=[timer])
     if not scores.get("num_images"):  # A dataset of unknown length that was empty.
         raise empty
     summary = evaluation.summarize(scorer.confusion.counts(), space.class_names,
                                    space.protocols)
     summary.update(dataset=name, split=split, num_images=int(scores["num_images"]))
+    summary.update(timer.summary())  # Seconds per image, on this machine (paper Table 3).
     return summary
 
 
