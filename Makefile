@@ -19,11 +19,17 @@ demo: $(STAMP)
 	$(VENV)/bin/python -m gta_keras.main --gin_file=gin/demo.gin --workdir=runs/demo
 	$(VENV)/bin/python scripts/expected_range.py --gin_file=gin/demo.gin --workdir=runs/demo
 
+# Two pytest processes, each taking whole files (module fixtures are built once): much of a
+# test's time is one thread (imports, graph tracing, subprocesses starting), so two
+# processes keep both cores busy. TEST_WORKERS=0 runs the suite in one process.
+TEST_WORKERS ?= 2
+PYTEST := $(VENV)/bin/python -m pytest -q $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile)
+
 test: $(STAMP)
-	$(VENV)/bin/python -m pytest -q
+	$(PYTEST)
 
 test-fast: $(STAMP)
-	$(VENV)/bin/python -m pytest -q -m 'not slow'
+	$(PYTEST) -m 'not slow'
 
 clean:
 	rm -rf runs

@@ -31,12 +31,16 @@ setuptools.setup(
         "tensorboard==2.21.*",
         "numpy>=1.26",
         "pillow>=10",
+        # The experiment scripts' figures (scripts/retrieval.py, scripts/plot_run.py).
+        "matplotlib>=3.8",
         # TFDS imports these lazily (tensorflow/datasets#11212) in builders' code paths.
         "importlib_resources>=6",
     ],
     extras_require={
         "test": [
             "pytest>=8",
+            # `make test` runs the suite in two processes (-n 2, one file per process).
+            "pytest-xdist>=3.5",
             "dill>=0.3",
             # Checks our Cityscapes id -> trainId table against the official one.
             "cityscapesscripts==2.3.0",
