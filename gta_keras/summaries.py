@@ -5,7 +5,9 @@ A run record is a dict with "method", "seed", "numerics" (the numeric path it wa
 ("name:split" -> mIoU), "checkpoint_step" and "checkpoint_selection", as those scripts read
 them from a run's eval JSONs, and "oracle" and "selection_split": whether its checkpoint
 was chosen on target labels, and on which split (`selection.stamp`). Every summary marks
-such runs (`method_label`, `oracle_text`): their numbers are not label-free.
+such runs (`method_label`, `oracle_text`): their numbers are not label-free. A run
+evaluated before eval JSONs said so, with a checkpoint chosen on some split, has "oracle"
+None (not known) and is marked too, until it is evaluated again.
 
 Besides each method's mean ± std, `paired_gains` pairs every method's run with
 source-only's of the same seed and numeric path and reports the gain over those pairs.
@@ -53,8 +55,8 @@ def run_record(method, seed, run_dir, report, seconds=None, numerics=DEFAULT_NUM
             "checkpoint_step": result["checkpoint_step"],
             "checkpoint_selection": result["checkpoint_selection"],
             # Eval JSONs from before the stamp chose on no target split unless said so.
-            "oracle": bool(result.get("oracle", False)),
-            "selection_split": result.get("selection_split"),
+            "oracle": _oracle(result),
+            "selection_split": result.get("selection_split", _chosen_on(result)),
             "trained_method": result.get("method"),
             "reads_target_labels": result.get("reads_target_labels")}
 
@@ -78,7 +80,7 @@ def summarize(runs):
             "miou": mean_std([run["miou"] for run in mine]),
             "per_class_iou": per_class,
             "num_seeds": len(set(run["seed"] for run in mine)), "num_runs": len(mine),
-            "oracle": any(run.get("oracle") for run in mine),
+            "oracle": any_oracle(mine),
             "miou_by_numerics": {
                 path: mean_std([run["miou"] for run in mine
                                 if run.get("numerics", DEFAULT_NUMERICS) == path])
@@ -107,16 +109,40 @@ def checkpoint_lines(runs):
     for method in dict.fromkeys(run["method"] for run in runs):
         mine = [run for run in runs if run["method"] == method]
         steps = ", ".join(str(run["checkpoint_step"]) for run in mine)
-        oracle = " — ORACLE: chosen on target labels" if any(
-            run.get("oracle") for run in mine) else ""
+        oracle = {True: " — ORACLE: chosen on target labels",
+                  None: " — not known to be label-free (evaluated before the oracle stamp)",
+                  False: ""}[any_oracle(mine)]
         lines.append(f"- {method}: {steps} ({mine[0]['checkpoint_selection']}){oracle}")
     return "\n".join(lines) + "\n"
 
 
+def _oracle(result):
+    """An eval JSON's "oracle"; for one written before that stamp, False for the last
+    checkpoint and None (not known) for a checkpoint chosen on a split."""
+    if "oracle" in result:
+        return bool(result["oracle"])
+    return False if result.get("checkpoint_selection", "last") == "last" else None
+
+
+def _chosen_on(result):
+    """The split of an unstamped "best mIoU on <split>" (or "tracked best ..."), or None."""
+    _, sep, split = result.get("checkpoint_selection", "last").partition(" mIoU on ")
+    return split if sep else None
+
+
+def any_oracle(runs):
+    """True when a run chose on target labels, else None when one may have (unstamped),
+    else False."""
+    values = [run.get("oracle", False) for run in runs]
+    return True if True in values else (None if None in values else False)
+
+
 def method_label(method, info):
-    """A method's name in a table, "<method> (oracle)" when a run of it chose its
-    checkpoint on target labels (`summarize`'s "oracle")."""
-    return f"{method} (oracle)" if info.get("oracle") else method
+    """A method's name in a table: "<method> (oracle)" when a run of it chose its
+    checkpoint on target labels, "<method> (oracle?)" when one may have (`summarize`'s
+    "oracle")."""
+    return method + {True: " (oracle)", None: " (oracle?)", False: ""}[info.get("oracle",
+                                                                               False)]
 
 
 def oracle_runs(runs):
@@ -125,15 +151,23 @@ def oracle_runs(runs):
 
 
 def oracle_text(runs):
-    """A markdown paragraph naming the oracle runs and their splits; "" when none."""
-    chosen = oracle_runs(runs)
-    if not chosen:
-        return ""
-    names = "; ".join(f"{run['method']} seed {run['seed']} on {run.get('selection_split')}"
-                      for run in chosen)
-    return (f"**Oracle checkpoint choice** (`checkpoint_selection.oracle = True`): "
-            f"{len(chosen)} of {len(runs)} runs chose their checkpoint on target labels "
-            f"({names}). Their numbers are not label-free adaptation results.\n")
+    """Markdown paragraphs naming the oracle runs (and those not known to be label-free)
+    with their splits; "" when there is none."""
+    text = ""
+    for runs_of, head, what in (
+            (oracle_runs(runs), "**Oracle checkpoint choice** "
+             "(`checkpoint_selection.oracle = True`)",
+             "chose their checkpoint on target labels ({}). Their numbers are not label-free "
+             "adaptation results."),
+            ([run for run in runs if run.get("oracle", False) is None],
+             "**Checkpoint choice not known to be label-free**",
+             "were evaluated before eval JSONs said whether their checkpoint was chosen on "
+             "target labels ({}). Evaluate them again (`--mode=evaluate`) to know.")):
+        if runs_of:
+            names = "; ".join(f"{run['method']} seed {run['seed']} on "
+                              f"{run.get('selection_split')}" for run in runs_of)
+            text += f"{head}: {len(runs_of)} of {len(runs)} runs {what.format(names)}\n"
+    return text
 
 
 def miou_by_split(run_dir):

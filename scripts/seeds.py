@@ -136,7 +136,7 @@ def run(gin_files, workdir, methods=("source_only", "lsd"), seeds=3,
                "gin_bindings": list(gin_bindings), "seeds": seeds, "numerics": numerics,
                "runs": records, "methods": summarize(records),
                "gains": summaries.paired_gains(records),
-               "oracle": bool(summaries.oracle_runs(records)),
+               "oracle": summaries.any_oracle(records),
                "machine": summaries.runs_machine(numerics)}
     print(runners.write_summary(workdir, "summary", summary, report_text(summary)))
     return summary

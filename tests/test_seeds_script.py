@@ -257,6 +257,28 @@ def test_oracle_runs_are_marked_and_refused_without_the_flag(seeds, tmp_path):
     assert allowed["gin_bindings"][-1] == "checkpoint_selection.oracle = True"
 
 
+def test_eval_jsons_from_before_the_oracle_stamp_are_not_taken_for_label_free(tmp_path):
+    for seed, chosen in ((0, "last"), (1, "best mIoU on procedural_streets/realistic:tuning")):
+        path = runs.eval_path(str(tmp_path / f"run{seed}"), REPORT)
+        os.makedirs(os.path.dirname(path))
+        with open(path, "w") as f:  # no "oracle" nor "selection_split": an older JSON
+            json.dump({"dataset": "procedural_streets/realistic", "split": "validation",
+                       "miou": 0.1, "per_class_iou": {"road": 0.1}, "checkpoint_step": 2,
+                       "checkpoint_selection": chosen, "method": "lsd"}, f)
+    old = [summaries.run_record("lsd", seed, str(tmp_path / f"run{seed}"), REPORT)
+           for seed in (0, 1)]
+    assert [r["oracle"] for r in old] == [False, None]
+    assert old[1]["selection_split"] == "procedural_streets/realistic:tuning"
+    assert summaries.any_oracle(old) is None
+    assert summaries.any_oracle(old[:1]) is False
+    assert summaries.any_oracle(old + [dict(old[0], oracle=True)]) is True
+    assert summaries.method_label("lsd", summaries.summarize(old)["lsd"]) == "lsd (oracle?)"
+    text = summaries.oracle_text(old)
+    assert text.startswith("**Checkpoint choice not known to be label-free**: 1 of 2 runs")
+    assert "lsd seed 1 on procedural_streets/realistic:tuning" in text
+    assert "not known to be label-free" in summaries.checkpoint_lines(old)
+
+
 def test_unknown_numeric_path_fails_before_any_run(seeds, tmp_path):
     with pytest.raises(ValueError, match="Unknown numeric path 'avx2'"):
         seeds.run([SMOKE], str(tmp_path), numerics=["default", "avx2"], run_fn=None)
