@@ -98,6 +98,15 @@ generator_adversarial: weight of the within-domain adversarial loss in the G upd
 REFERENCE_WEIGHTS = LossWeights(alpha=0.1, beta=0.1, reconstruction=1.0,
                                 generator_adversarial=0.1)
 
+# The names of each loss's terms (`*_loss_terms`), in the order the loss adds them. "aux"
+# is absent for a D without an auxiliary head ("no_aux"); source-only's F has only
+# "segmentation".
+D_TERMS = ("source_real", "source_fake", "aux", "target_real", "target_fake")
+G_TERMS = ("aux", "adversarial_source", "adversarial_target", "l1_source", "l1_target")
+F_TERMS = ("segmentation", "cross_domain_source", "cross_domain_target", "aux")
+FEATURE_D_TERMS = ("source", "target")
+FEATURE_F_TERMS = ("segmentation", "cross_domain_source", "cross_domain_target")
+
 
 def _scaled(value, scale):
     """`value * scale`, or `value` itself (bit for bit) when there is no scale."""
@@ -175,15 +184,34 @@ def d_loss(d_source_real, d_source_fake, d_target_real, d_target_fake, aux_label
     Returns:
       Scalar float32.
     """
+    return d_total(d_loss_terms(d_source_real, d_source_fake, d_target_real, d_target_fake,
+                                aux_labels, reduction, domain_scale))
+
+
+def d_loss_terms(d_source_real, d_source_fake, d_target_real, d_target_fake, aux_labels,
+                 reduction="sum", domain_scale=None):
+    """The terms of `d_loss` by name (`D_TERMS`), in the order it adds them.
+
+    Each term as it enters the sum (with `domain_scale`); the arguments are `d_loss`'s.
+    "aux" is absent for a D without an auxiliary head.
+
+    Returns:
+      A dict of scalar float32.
+    """
     ce = lambda out, domain: _scaled(domain_cross_entropy(out["domain"], domain, reduction),
                                      domain_scale)
-    terms = [ce(d_source_real, discriminator_lib.SOURCE_REAL),
-             ce(d_source_fake, discriminator_lib.SOURCE_FAKE)]
+    terms = {"source_real": ce(d_source_real, discriminator_lib.SOURCE_REAL),
+             "source_fake": ce(d_source_fake, discriminator_lib.SOURCE_FAKE)}
     if "aux" in d_source_real:
-        terms.append(pixel_cross_entropy(aux_labels, d_source_real["aux"], reduction))
-    terms += [ce(d_target_real, discriminator_lib.TARGET_REAL),
-              ce(d_target_fake, discriminator_lib.TARGET_FAKE)]
-    return _sum(terms)
+        terms["aux"] = pixel_cross_entropy(aux_labels, d_source_real["aux"], reduction)
+    terms["target_real"] = ce(d_target_real, discriminator_lib.TARGET_REAL)
+    terms["target_fake"] = ce(d_target_fake, discriminator_lib.TARGET_FAKE)
+    return terms
+
+
+def d_total(terms):
+    """L_D from `d_loss_terms` (or `feature_d_loss_terms`): their sum, in their order."""
+    return _sum(list(terms.values()))
 
 
 def g_loss(d_source_fake, d_target_fake, aux_labels, source_images, source_reconstructions,
@@ -207,20 +235,46 @@ def g_loss(d_source_fake, d_target_fake, aux_labels, source_images, source_recon
     Returns:
       Scalar float32.
     """
-    adversarial = (
-        _scaled(domain_cross_entropy(d_source_fake["domain"], discriminator_lib.SOURCE_REAL,
-                                     reduction), domain_scale)
-        + _scaled(domain_cross_entropy(d_target_fake["domain"],
-                                       discriminator_lib.TARGET_REAL, reduction),
-                  domain_scale))
-    reconstruction = (l1_reconstruction(source_images, source_reconstructions)
-                      + l1_reconstruction(target_images, target_reconstructions))
-    terms = []
+    return g_total(g_loss_terms(d_source_fake, d_target_fake, aux_labels, source_images,
+                                source_reconstructions, target_images,
+                                target_reconstructions, reduction, domain_scale), weights)
+
+
+def g_loss_terms(d_source_fake, d_target_fake, aux_labels, source_images,
+                 source_reconstructions, target_images, target_reconstructions,
+                 reduction="sum", domain_scale=None):
+    """The terms of `g_loss` by name (`G_TERMS`), before their written coefficients.
+
+    "adversarial_source" is CE(D(G(F(x_s))), src-real) (with `domain_scale`),
+    "adversarial_target" CE(D(G(F(x_t))), tgt-real), "l1_source" and "l1_target" the two
+    L1 terms, "aux" CE(D_aux(G(F(x_s))), y_s) (absent without an auxiliary head). The
+    arguments are `g_loss`'s.
+
+    Returns:
+      A dict of scalar float32.
+    """
+    terms = {}
     if "aux" in d_source_fake:
-        terms.append(pixel_cross_entropy(aux_labels, d_source_fake["aux"], reduction))
-    terms += [weights.generator_adversarial * adversarial,
+        terms["aux"] = pixel_cross_entropy(aux_labels, d_source_fake["aux"], reduction)
+    terms["adversarial_source"] = _scaled(
+        domain_cross_entropy(d_source_fake["domain"], discriminator_lib.SOURCE_REAL,
+                             reduction), domain_scale)
+    terms["adversarial_target"] = _scaled(
+        domain_cross_entropy(d_target_fake["domain"], discriminator_lib.TARGET_REAL,
+                             reduction), domain_scale)
+    terms["l1_source"] = l1_reconstruction(source_images, source_reconstructions)
+    terms["l1_target"] = l1_reconstruction(target_images, target_reconstructions)
+    return terms
+
+
+def g_total(terms, weights=REFERENCE_WEIGHTS):
+    """L_G from `g_loss_terms`: aux + 0.1 (adversarial) + w_rec (L1), as `g_loss` adds."""
+    adversarial = terms["adversarial_source"] + terms["adversarial_target"]
+    reconstruction = terms["l1_source"] + terms["l1_target"]
+    parts = [terms["aux"]] if "aux" in terms else []
+    parts += [weights.generator_adversarial * adversarial,
               weights.reconstruction * reconstruction]
-    return _sum(terms)
+    return _sum(parts)
 
 
 def f_loss(segmentation_logits, labels, d_source_fake, d_target_fake, aux_labels,
@@ -247,19 +301,46 @@ def f_loss(segmentation_logits, labels, d_source_fake, d_target_fake, aux_labels
     Returns:
       Scalar float32.
     """
-    segmentation = pixel_cross_entropy(labels, segmentation_logits, reduction)
+    return f_total(f_loss_terms(segmentation_logits, labels, d_source_fake, d_target_fake,
+                                aux_labels, reduction, domain_scale), weights)
+
+
+def f_loss_terms(segmentation_logits, labels, d_source_fake, d_target_fake, aux_labels,
+                 reduction="sum", domain_scale=None):
+    """The terms of `f_loss` by name (`F_TERMS`), before their written coefficients.
+
+    "segmentation" is CE(C(F(x_s)), y_s), "cross_domain_source" CE(D(G(F(x_s))), tgt-real)
+    and "cross_domain_target" CE(D(G(F(x_t))), src-real) (with `domain_scale`), "aux"
+    CE(D_aux(G(F(x_s))), y_s). Source-only (`d_source_fake` None) has "segmentation"
+    alone; a D without an auxiliary head no "aux". The arguments are `f_loss`'s.
+
+    Returns:
+      A dict of scalar float32.
+    """
+    terms = {"segmentation": pixel_cross_entropy(labels, segmentation_logits, reduction)}
     if d_source_fake is None:
+        return terms
+    terms["cross_domain_source"] = _scaled(
+        domain_cross_entropy(d_source_fake["domain"], discriminator_lib.TARGET_REAL,
+                             reduction), domain_scale)
+    terms["cross_domain_target"] = _scaled(
+        domain_cross_entropy(d_target_fake["domain"], discriminator_lib.SOURCE_REAL,
+                             reduction), domain_scale)
+    if "aux" in d_source_fake:
+        terms["aux"] = pixel_cross_entropy(aux_labels, d_source_fake["aux"], reduction)
+    return terms
+
+
+def f_total(terms, weights=REFERENCE_WEIGHTS):
+    """L_F from `f_loss_terms` (or `feature_f_loss_terms`), as `f_loss` adds them:
+    segmentation + beta (cross-domain) [+ alpha aux]."""
+    segmentation = terms["segmentation"]
+    if "cross_domain_source" not in terms:
         return segmentation
-    cross_domain = (
-        _scaled(domain_cross_entropy(d_source_fake["domain"], discriminator_lib.TARGET_REAL,
-                                     reduction), domain_scale)
-        + _scaled(domain_cross_entropy(d_target_fake["domain"],
-                                       discriminator_lib.SOURCE_REAL, reduction),
-                  domain_scale))
-    if "aux" not in d_source_fake:
+    cross_domain = terms["cross_domain_source"] + terms["cross_domain_target"]
+    if "aux" not in terms:
         return segmentation + weights.beta * cross_domain
-    auxiliary = pixel_cross_entropy(aux_labels, d_source_fake["aux"], reduction)
-    return segmentation + weights.beta * cross_domain + weights.alpha * auxiliary
+    return segmentation + weights.beta * cross_domain + weights.alpha * terms["aux"]
 
 
 def feature_d_loss(d_source, d_target, reduction="sum", domain_scale=None):
@@ -277,10 +358,16 @@ def feature_d_loss(d_source, d_target, reduction="sum", domain_scale=None):
     Returns:
       Scalar float32.
     """
+    return d_total(feature_d_loss_terms(d_source, d_target, reduction, domain_scale))
+
+
+def feature_d_loss_terms(d_source, d_target, reduction="sum", domain_scale=None):
+    """The terms of `feature_d_loss` by name (`FEATURE_D_TERMS`): "source" and "target",
+    each with `domain_scale`. The arguments are `feature_d_loss`'s."""
     ce = lambda out, domain: _scaled(domain_cross_entropy(out["domain"], domain, reduction),
                                      domain_scale)
-    return (ce(d_source, feature_discriminator_lib.SOURCE)
-            + ce(d_target, feature_discriminator_lib.TARGET))
+    return {"source": ce(d_source, feature_discriminator_lib.SOURCE),
+            "target": ce(d_target, feature_discriminator_lib.TARGET)}
 
 
 def feature_f_loss(segmentation_logits, labels, d_source, d_target,
@@ -303,13 +390,20 @@ def feature_f_loss(segmentation_logits, labels, d_source, d_target,
     Returns:
       Scalar float32.
     """
-    segmentation = pixel_cross_entropy(labels, segmentation_logits, reduction)
-    cross_domain = (
-        _scaled(domain_cross_entropy(d_source["domain"], feature_discriminator_lib.TARGET,
-                                     reduction), domain_scale)
-        + _scaled(domain_cross_entropy(d_target["domain"], feature_discriminator_lib.SOURCE,
-                                       reduction), domain_scale))
-    return segmentation + weights.beta * cross_domain
+    return f_total(feature_f_loss_terms(segmentation_logits, labels, d_source, d_target,
+                                        reduction, domain_scale), weights)
+
+
+def feature_f_loss_terms(segmentation_logits, labels, d_source, d_target, reduction="sum",
+                         domain_scale=None):
+    """The terms of `feature_f_loss` by name (`FEATURE_F_TERMS`): "segmentation",
+    "cross_domain_source" (CE(D(F(x_s)), target)) and "cross_domain_target"
+    (CE(D(F(x_t)), source)), before beta. The arguments are `feature_f_loss`'s."""
+    ce = lambda out, domain: _scaled(domain_cross_entropy(out["domain"], domain, reduction),
+                                     domain_scale)
+    return {"segmentation": pixel_cross_entropy(labels, segmentation_logits, reduction),
+            "cross_domain_source": ce(d_source, feature_discriminator_lib.TARGET),
+            "cross_domain_target": ce(d_target, feature_discriminator_lib.SOURCE)}
 
 
 def effective_loss_weights(image_size, weights=REFERENCE_WEIGHTS, reduction="sum",
