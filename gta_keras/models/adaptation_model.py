@@ -37,6 +37,36 @@ METHOD_DESCRIPTIONS = {
 }
 
 
+def loss_term_names(method):
+    """The loss terms a method's step computes, as "<player>/<term>" (e.g. "d/aux").
+
+    The player is "d", "g" or "f" (F and C's update); the terms are those of
+    `gta_keras.losses` (`D_TERMS`, ...), before their written coefficients.
+    """
+    if method not in METHODS:
+        raise ValueError(f"Unknown method {method!r}; use one of {METHODS}.")
+    if method in ("source_only", "target_only"):
+        return ("f/segmentation",)
+    if method == "feature_d":
+        return (tuple(f"d/{term}" for term in losses.FEATURE_D_TERMS)
+                + tuple(f"f/{term}" for term in losses.FEATURE_F_TERMS))
+    names = []
+    for player, terms in (("d", losses.D_TERMS), ("g", losses.G_TERMS),
+                          ("f", losses.F_TERMS)):
+        names += [f"{player}/{term}" for term in terms
+                  if not (method == "no_aux" and term == "aux")]
+    return tuple(names)
+
+
+class StepLosses(dict):
+    """The players' losses of one forward pass by name ("d_loss", "g_loss", "f_loss",
+    "seg_loss"), and in `terms` every term of them by name (`loss_term_names`)."""
+
+    def __init__(self, player_losses, terms):
+        super().__init__(player_losses)
+        self.terms = terms
+
+
 class DomainAdaptationModel(keras.Model):
     """F, C, G and D trained by alternating updates; `call()` is the segmenter C(F(x)).
 
@@ -111,6 +141,11 @@ class DomainAdaptationModel(keras.Model):
         self.adversarial_warmup_steps = adversarial_warmup_steps
         self.trackers = {name: keras.metrics.Mean(name=name)
                          for name in ("d_loss", "g_loss", "f_loss", "seg_loss")}
+        # The mean of each loss term since someone (`health.TrainingHealth`) last reset
+        # it. Not in `metrics`: Keras neither resets them each epoch nor shows them in
+        # the logs (whose keys stay the four sums).
+        self.term_trackers = {name: keras.metrics.Mean(name=name.replace("/", "_"))
+                              for name in loss_term_names(method)}
         self.skipped_steps = keras.metrics.Sum(name="skipped_steps")
         self.skip_nonfinite_steps = False
 
@@ -222,15 +257,17 @@ class DomainAdaptationModel(keras.Model):
           training: whether dropout is active.
 
         Returns:
-          A dict with "f_loss", "seg_loss" and, for the methods with a D, "d_loss" and
-          (with a G) "g_loss".
+          A `StepLosses`: a dict with "f_loss", "seg_loss" and, for the methods with a
+          D, "d_loss" and (with a G) "g_loss"; its `terms` hold each term of them
+          (`loss_term_names(method)`), from the same pass.
         """
         source_features, logits = segmenter.segment(self.embedder, self.classifier,
                                                     source_images, training)
         labels = tf.cast(source_labels[..., 0], tf.int32)
         seg_loss = losses.pixel_cross_entropy(labels, logits, self.reduction)
         if self.method in ("source_only", "target_only"):
-            return {"f_loss": seg_loss, "seg_loss": seg_loss}
+            return StepLosses({"f_loss": seg_loss, "seg_loss": seg_loss},
+                              {"f/segmentation": seg_loss})
 
         # F alone on the target: it has no labels for C's scores to be compared with.
         target_features = self.embedder(preprocessing.embedder_input(target_images),
@@ -269,18 +306,20 @@ class DomainAdaptationModel(keras.Model):
         if self.method == "global_d":
             patch_locations = tf.cast(tf.reduce_prod(aux_size), tf.float32)
             domain_scale = losses.image_level_domain_scale(patch_locations, self.reduction)
-        return {
-            "d_loss": losses.d_loss(d_source_real, d_source_fake, d_target_real,
-                                    d_target_fake, aux_labels, self.reduction,
-                                    domain_scale),
-            "g_loss": losses.g_loss(d_source_fake, d_target_fake, aux_labels, source_real,
-                                    source_fake, target_real, target_fake,
-                                    self.loss_weights, self.reduction, domain_scale),
-            "f_loss": losses.f_loss(logits, labels, d_source_fake, d_target_fake,
-                                    aux_labels, self._segmenter_weights(), self.reduction,
-                                    domain_scale),
+        d_terms = losses.d_loss_terms(d_source_real, d_source_fake, d_target_real,
+                                      d_target_fake, aux_labels, self.reduction,
+                                      domain_scale)
+        g_terms = losses.g_loss_terms(d_source_fake, d_target_fake, aux_labels,
+                                      source_real, source_fake, target_real, target_fake,
+                                      self.reduction, domain_scale)
+        f_terms = losses.f_loss_terms(logits, labels, d_source_fake, d_target_fake,
+                                      aux_labels, self.reduction, domain_scale)
+        return StepLosses({
+            "d_loss": losses.d_total(d_terms),
+            "g_loss": losses.g_total(g_terms, self.loss_weights),
+            "f_loss": losses.f_total(f_terms, self._segmenter_weights()),
             "seg_loss": seg_loss,
-        }
+        }, _named_terms(d=d_terms, g=g_terms, f=f_terms))
 
     def _feature_d_losses(self, source_images, source_features, target_features, logits,
                           labels, seg_loss, training):
@@ -294,14 +333,15 @@ class DomainAdaptationModel(keras.Model):
                                     tf.float32)
         domain_scale = losses.feature_domain_scale(patch_locations, feature_locations,
                                                    self.reduction)
-        return {
-            "d_loss": losses.feature_d_loss(d_source, d_target, self.reduction,
-                                            domain_scale),
-            "f_loss": losses.feature_f_loss(logits, labels, d_source, d_target,
-                                            self._segmenter_weights(), self.reduction,
-                                            domain_scale),
+        d_terms = losses.feature_d_loss_terms(d_source, d_target, self.reduction,
+                                              domain_scale)
+        f_terms = losses.feature_f_loss_terms(logits, labels, d_source, d_target,
+                                              self.reduction, domain_scale)
+        return StepLosses({
+            "d_loss": losses.d_total(d_terms),
+            "f_loss": losses.f_total(f_terms, self._segmenter_weights()),
             "seg_loss": seg_loss,
-        }
+        }, _named_terms(d=d_terms, f=f_terms))
 
     def _segmenter_weights(self):
         """Loss weights of the F update: alpha and beta are 0 during the warm-up."""
@@ -354,16 +394,23 @@ class DomainAdaptationModel(keras.Model):
         return logs
 
     def _log(self, step_losses, applied):
-        """Updates the loss means (of applied steps only) and the skip count; the logs."""
+        """Updates the loss and term means (of applied steps only) and the skip count;
+        returns the logs (the loss means)."""
+        # A test's stand-in for `compute_losses` may return a plain dict: no terms.
+        terms = getattr(step_losses, "terms", {})
         if not self.skip_nonfinite_steps:
             for name, value in step_losses.items():
                 self.trackers[name].update_state(value)
+            for name, value in terms.items():
+                self.term_trackers[name].update_state(value)
             return {name: self.trackers[name].result() for name in step_losses}
         weight = tf.cast(applied, tf.float32)
-        for name, value in step_losses.items():
-            # A skipped step's NaN must not reach the mean: weight 0 alone keeps NaN * 0.
-            self.trackers[name].update_state(tf.where(applied, value, 0.0),
-                                             sample_weight=weight)
+        for trackers, values in ((self.trackers, step_losses), (self.term_trackers, terms)):
+            for name, value in values.items():
+                # A skipped step's NaN must not reach the mean: weight 0 alone keeps
+                # NaN * 0.
+                trackers[name].update_state(tf.where(applied, value, 0.0),
+                                            sample_weight=weight)
         self.skipped_steps.update_state(1.0 - weight)
         logs = {name: self.trackers[name].result() for name in step_losses}
         logs["skipped_steps"] = self.skipped_steps.result()
@@ -452,6 +499,12 @@ class DomainAdaptationModel(keras.Model):
     def _split_biases(variables):
         return ([v for v in variables if not _is_bias(v)],
                 [v for v in variables if _is_bias(v)])
+
+
+def _named_terms(**terms_by_player):
+    """{"d": {"aux": t}, ...} -> {"d/aux": t, ...}."""
+    return {f"{player}/{name}": value for player, terms in terms_by_player.items()
+            for name, value in terms.items()}
 
 
 def _is_bias(variable):
