@@ -3,7 +3,7 @@
 One place for the layout, so that the CLI, the scripts and the tests find the same files:
 
     <workdir>/checkpoints/               tf.train checkpoints (gta_keras.checkpoints)
-    <workdir>/logs/                      TensorBoard scalars
+    <workdir>/logs/                      TensorBoard scalars (logs/health: gta_keras.health)
     <workdir>/operative_config.gin       the gin settings the run trained with
     <workdir>/best_checkpoint/           the best checkpoint seen in training (track_best)
     <workdir>/best_checkpoint.json       its scores, every `train.track_best_every` steps
@@ -12,6 +12,7 @@ One place for the layout, so that the CLI, the scripts and the tests find the sa
     <workdir>/eval_saved_model/...       scores of an exported SavedModel
     <workdir>/export/<step>/             the SavedModel for TF Serving
     <workdir>/figures/predictions.png    a look at a few predictions
+    <workdir>/figures/training_health.png  scripts/plot_run.py's curves
 """
 
 import os
