@@ -12,6 +12,7 @@ that they win) the size:
 
   make_train_dataset.image_size = (H, W)   # the training crops
   segmenter.eval_size = (H, W)             # evaluation predicts at the training size
+  training_health.every_steps = 0          # no health summaries, which would be timed
 
 Everything else is the gin files': steps, batch, learning rates, `min_crop_fraction` (so a
 crop covers the same share of the frame at every size and only its resolution changes, the
@@ -109,7 +110,10 @@ def size_name(size):
 def size_bindings(size):
     """The bindings that set one size (see the module docstring)."""
     return [f"make_train_dataset.image_size = {tuple(size)}",
-            f"segmenter.eval_size = {tuple(size)}"]
+            f"segmenter.eval_size = {tuple(size)}",
+            # At each checkpoint the health callback scores the source's validation split:
+            # that would count as training time, and more so at the small sizes.
+            "training_health.every_steps = 0"]
 
 
 def is_finished(run_dir, report, method, size):

@@ -139,7 +139,7 @@ def test_table_timings_gains_and_resuming(image_size, tmp_path):
     bindings = [a for a in first if a.startswith("--gin_bindings=")]
     assert bindings.index("--gin_bindings=make_train_dataset.image_size = (32, 64)") > (
         bindings.index("--gin_bindings=make_train_dataset.image_size = (96, 96)"))
-    assert first[-1] == "--gin_bindings=segmenter.eval_size = (32, 64)"
+    assert first[-1] == "--gin_bindings=training_health.every_steps = 0"
     small = summary["by_size"]["32x64"]
     assert small["methods"]["lsd"]["miou"]["mean"] == pytest.approx(0.17)
     assert small["gains"]["lsd"]["stats"]["mean"] == pytest.approx(0.06)
@@ -219,7 +219,10 @@ def test_real_command_line_on_smoke_at_two_tiny_sizes(tmp_path):
         assert scored["eval_size"] == shape and scored["checkpoint_step"] == 2
         assert scored["eval_seconds_per_image"] > 0
         with open(runs.operative_config_path(run_dir)) as f:
-            assert f"make_train_dataset.image_size = {tuple(shape)}" in f.read()
+            config = f.read()
+        assert f"make_train_dataset.image_size = {tuple(shape)}" in config
+        assert "training_health.every_steps = 0" in config  # not timed as training
+        assert not os.path.exists(os.path.join(run_dir, runs.LOG_DIR, "health"))
         info = summary["by_size"][size]["methods"]["source_only"]
         assert info["train_seconds_per_image"] > 0  # smoke: 2 epochs, the second timed
         assert info["eval_seconds_per_image"] > 0
