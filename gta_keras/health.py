@@ -217,7 +217,8 @@ def look(model, batches, forward_fn=None):
     confusion = None
     if set(outputs) == set(DOMAINS) and "real" in outputs["source"]:
         if "fake" in outputs["source"]:  # Rows x_s, G(F(x_s)), x_t, G(F(x_t)).
-            rows = [outputs[domain][kind] for domain in DOMAINS for kind in ("real", "fake")]
+            rows = [outputs[domain][kind] for domain in DOMAINS
+                    for kind in ("real", "fake")]
             confusion = (IMAGE_D_DOMAINS, confusion_rates(rows, len(IMAGE_D_DOMAINS)))
         else:  # feature_d: rows F(x_s), F(x_t).
             rows = [outputs[domain]["real"] for domain in DOMAINS]
