@@ -282,7 +282,8 @@ def _health_data(model, settings, data_dir, manual_dir):
             return health.HealthData(batches, None, None)
         name, split = runs.parse_dataset_spec(validation)
         if settings["validation_images"]:
-            split = f"{split}[:{settings['validation_images']}]"  # A TFDS slice.
+            split = _first_frames(name, split, settings["validation_images"], data_dir,
+                                  manual_dir)
             validation = f"{name}:{split}"
         batch_size = settings["batch_size"] or _bound("evaluate.batch_size", 1)
         score = _split_scorer(model, name, split, batch_size, data_dir, manual_dir)
@@ -292,6 +293,18 @@ def _health_data(model, settings, data_dir, manual_dir):
             "training_health.validation, or turn it off with "
             "training_health.every_steps = 0.") from error
     return health.HealthData(batches, score, validation)
+
+
+def _first_frames(name, split, count, data_dir, manual_dir):
+    """The TFDS slice of `split`'s first `count` frames, or the whole split if smaller.
+
+    TFDS refuses a slice longer than its split ("validation[:100]" of a 2-frame split), so
+    a small validation split (a user's own data, the tests' dummy downloads) is read whole.
+    """
+    splits = pipeline.prepare_split(name, data_dir, manual_dir).info.splits
+    if split in splits and splits[split].num_examples <= count:
+        return split
+    return f"{split}[:{count}]"
 
 
 def _split_scorer(model, name, split, batch_size, data_dir, manual_dir):

@@ -7,6 +7,7 @@ end with the same weights, bit for bit.
 
 import os
 import sys
+import types
 
 import gin
 import keras
@@ -203,3 +204,15 @@ def test_bad_settings_are_refused():
     with pytest.raises(ValueError, match="every_steps"):
         health.settings(every_steps=-1)
     assert health.settings()["every_steps"] is None
+
+
+def test_a_validation_split_smaller_than_the_score_size_is_read_whole(monkeypatch):
+    """TFDS refuses "validation[:100]" of a 2-frame split: the health score reads it whole."""
+    splits = {"validation": types.SimpleNamespace(num_examples=2),
+              "train": types.SimpleNamespace(num_examples=300)}
+    builder = types.SimpleNamespace(info=types.SimpleNamespace(splits=splits))
+    monkeypatch.setattr(experiment.pipeline, "prepare_split", lambda *args: builder)
+    assert experiment._first_frames("gta5", "validation", 100, None, None) == "validation"
+    assert experiment._first_frames("gta5", "train", 100, None, None) == "train[:100]"
+    # A split TFDS does not list is left for check_split to name.
+    assert experiment._first_frames("gta5", "test", 100, None, None) == "test[:100]"
