@@ -19,10 +19,10 @@ demo: $(STAMP)
 	$(VENV)/bin/python -m gta_keras.main --gin_file=gin/demo.gin --workdir=runs/demo
 	$(VENV)/bin/python scripts/expected_range.py --gin_file=gin/demo.gin --workdir=runs/demo
 
-# Two pytest processes, each taking whole files (module fixtures are built once): much of a
-# test's time is one thread (imports, graph tracing, subprocesses starting), so two
-# processes keep both cores busy. TEST_WORKERS=0 runs the suite in one process.
-TEST_WORKERS ?= 2
+# TEST_WORKERS=2 runs the suite in two pytest processes (pytest-xdist), each taking whole
+# files. Not the default: on a clean clone of the 2-core Intel Xeon (2026-12-03) one process
+# took 15 min 48 s idle, two 19 min 54 s on a partly shared machine; no idle comparison yet.
+TEST_WORKERS ?= 0
 PYTEST := $(VENV)/bin/python -m pytest -q $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile)
 
 test: $(STAMP)
