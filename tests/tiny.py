@@ -1,5 +1,6 @@
 """Tiny models and batches shared by the tests (a few thousand parameters, 32x64 images)."""
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -11,8 +12,14 @@ IMAGE_SIZE = (32, 64)
 EMBEDDER = factory.EmbedderConfig(width_multiplier=1 / 32, fc_width=8)
 
 
-def model(method="lsd", **kwargs):
-    """A compiled tiny `DomainAdaptationModel`."""
+def model(method="lsd", seed=0, **kwargs):
+    """A compiled tiny `DomainAdaptationModel`, its weights drawn from `seed`.
+
+    Seeded because a model this narrow (fc7 has 8 units) can start with every fc7 ReLU
+    dead on a random batch: then nothing above C's score layer gets a gradient. Unseeded,
+    that happened in about 1 of 20 draws and failed tests of which variables a step moves.
+    """
+    keras.utils.set_random_seed(seed)
     built = factory.build_model(num_classes=NUM_CLASSES, method=method,
                                 embedder=EMBEDDER, **kwargs)
     lsd = method == "lsd"
