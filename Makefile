@@ -19,9 +19,9 @@ demo: $(STAMP)
 	$(VENV)/bin/python -m gta_keras.main --gin_file=gin/demo.gin --workdir=runs/demo
 	$(VENV)/bin/python scripts/expected_range.py --gin_file=gin/demo.gin --workdir=runs/demo
 
-# The suite runs in two pytest processes (pytest-xdist), each taking whole files: most of
-# a small test's time is one thread (Python, graph tracing, process start-up), so two
-# processes share the 2 cores well: on a clean clone of the 2-core Intel Xeon (2026-12-03,
+# The suite runs in two pytest processes (pytest-xdist), each taking whole files: the tiny
+# tests leave a core idle much of the time (Python, graph tracing, process start-up), and
+# two processes fill it. On a clean clone of the 2-core Intel Xeon (2026-12-03,
 # idle) 9 min 27 s against 15 min 48 s in one process. TEST_WORKERS=0 runs it in one process.
 TEST_WORKERS ?= 2
 PYTEST := $(VENV)/bin/python -m pytest -q $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile)

@@ -16,8 +16,8 @@ def model(method="lsd", seed=0, **kwargs):
     """A compiled tiny `DomainAdaptationModel`, its weights drawn from `seed`.
 
     Seeded because a model this narrow (fc7 has 8 units) can start with every fc7 ReLU
-    dead on a random batch: then nothing above C's score layer gets a gradient. Unseeded,
-    that happened in about 1 of 20 draws and failed tests of which variables a step moves.
+    dead on a random batch: then block5, fc6 and fc7 get no gradient. Unseeded, that
+    happened in about 1 of 20 draws and failed tests of which variables a step moves.
     """
     keras.utils.set_random_seed(seed)
     built = factory.build_model(num_classes=NUM_CLASSES, method=method,
