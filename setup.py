@@ -39,7 +39,7 @@ setuptools.setup(
     extras_require={
         "test": [
             "pytest>=8",
-            # `make test TEST_WORKERS=2`: the suite in two processes (one file per process).
+            # `make test` runs the suite in two processes (one file per process).
             "pytest-xdist>=3.5",
             "dill>=0.3",
             # Checks our Cityscapes id -> trainId table against the official one.
