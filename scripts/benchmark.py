@@ -49,6 +49,7 @@ from gta_keras import experiment
 from gta_keras import flops as flops_lib
 from gta_keras import machine
 from gta_keras import precision
+from gta_keras import profiling
 from gta_keras.models import factory
 
 FLAGS = flags.FLAGS
@@ -86,6 +87,10 @@ flags.DEFINE_multi_string("pipeline_gin_bindings", [],
 flags.DEFINE_bool("breakdown", False,
                   "Paper mode: also time the lsd step's parts (forward alone, forward + "
                   "each player's gradient).")
+flags.DEFINE_integer("profile_steps", 0,
+                     "Paper mode: profile this many lsd/single_pass steps after the timed "
+                     "ones (TensorFlow's profiler; op seconds by type and by player, "
+                     "gta_keras/profiling.py); 0 skips.")
 flags.DEFINE_bool("compare_precision", False,
                   "Paper mode: also time lsd/single_pass under mixed_bfloat16 in this run "
                   "(after the float32 steps), with its losses next to float32's.")
@@ -219,14 +224,16 @@ def _sync(outputs):
     return {name: float(value) for name, value in outputs.items()}
 
 
-def time_paper_step(method, reading, batch, steps, warmup, count_flops=False):
+def time_paper_step(method, reading, batch, steps, warmup, count_flops=False,
+                    profile_steps=0):
     """Seconds of single training steps of the paper model, each timed on its own.
 
     Returns:
       A dict: "median", "times" (every timed step), "first_step" (trace + graph
       optimisation + first run), "trace" (tracing to a graph alone), "losses" (the last
       step's) and, with `count_flops`, "flops", "flops_by_op", "unknown_shape_ops",
-      "profiler_conv2d_flops".
+      "profiler_conv2d_flops"; with `profile_steps`, "profile" (`profiling.profile_calls`
+      of that many steps after the timed ones).
     """
     model = _paper_model(method, reading)
     step = _step_function(model)
@@ -250,6 +257,9 @@ def time_paper_step(method, reading, batch, steps, warmup, count_flops=False):
         losses = _sync(step(batch))
         times.append(time.perf_counter() - start)
     result.update(median=statistics.median(times), times=times, losses=losses)
+    if profile_steps:
+        result["profile"] = profiling.profile_calls(lambda: _sync(step(batch)),
+                                                    profile_steps)
     return result, model
 
 
@@ -457,7 +467,8 @@ def paper_main():
         method, reading = name.split("/")
         count = name == "lsd/single_pass"
         measured, model = time_paper_step(method, reading, batch, steps, FLAGS.warmup,
-                                          count_flops=count)
+                                          count_flops=count,
+                                          profile_steps=FLAGS.profile_steps if count else 0)
         results["train_seconds_per_step"][name] = round(measured["median"], 3)
         results["train_step_times"][name] = [round(t, 3) for t in measured["times"]]
         results["first_step_seconds"][name] = round(measured["first_step"], 1)
@@ -472,6 +483,7 @@ def paper_main():
             results["unknown_shape_ops"] = measured["unknown_shape_ops"]
             results["profiler_float_ops"] = measured["profiler_flops"]
             results["losses_lsd_single_pass"] = measured["losses"]
+            results["profile_lsd_single_pass"] = measured.get("profile")
         if name != configurations[-1]:
             del model
             model = None

@@ -41,7 +41,8 @@ def test_paper_mode_json_has_every_key(tmp_path):
                "--mode=paper", "--size=64x64", "--width_multiplier=0.03125",
                "--fc_width=8", "--num_classes=3", "--steps=1", "--warmup=1",
                "--memory_size=64x64", "--export_size=64x64", "--export_repeats=1",
-               "--matmul_size=128", "--pipeline_batches=2", f"--output={output}"]
+               "--matmul_size=128", "--pipeline_batches=2", "--profile_steps=1",
+               f"--output={output}"]
     done = subprocess.run(command + SMALL + SMALL_DEMO, cwd=ROOT, check=False,
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -60,6 +61,9 @@ def test_paper_mode_json_has_every_key(tmp_path):
     assert results["pipeline_images_per_second"] > 0
     assert results["utilisation_of_tf_matmul"] > 0
     assert results["machine"]["cores"] >= 1
+    profile = results["profile_lsd_single_pass"]
+    assert {"backward/discriminator", "backward/generator",
+            "backward/embedder"} <= set(profile["by_part"]), profile["by_part"]
 
 
 def test_flop_counter_counts_a_conv_and_its_gradients():
