@@ -110,12 +110,16 @@ class DomainAdaptationModel(keras.Model):
       adversarial_warmup_steps: for this many first steps F and C learn from the
         segmentation loss alone (alpha = beta = 0) while G and D already train, so that
         F's adversarial signal comes from a D that has learned something. 0 in the paper.
+      recompute_embedder_blocks: in training, recompute F's VGG blocks in the backward
+        pass instead of keeping their activations (`embedder.call_recomputing_blocks`):
+        less memory, one more forward pass of the blocks; the same losses and updates.
     """
 
     def __init__(self, embedder, classifier, generator=None, discriminator=None,
                  method="lsd", loss_weights=losses.REFERENCE_WEIGHTS, reduction="sum",
                  update_reading="single_pass", num_classes=19, eval_size=None,
-                 upsampling="bilinear_logits", adversarial_warmup_steps=0, **kwargs):
+                 upsampling="bilinear_logits", adversarial_warmup_steps=0,
+                 recompute_embedder_blocks=False, **kwargs):
         super().__init__(**kwargs)
         if method not in METHODS:
             raise ValueError(f"Unknown method {method!r}; use one of {METHODS}.")
@@ -139,6 +143,7 @@ class DomainAdaptationModel(keras.Model):
         segmenter.check_upsampling(upsampling)
         self.upsampling = upsampling
         self.adversarial_warmup_steps = adversarial_warmup_steps
+        self.recompute_embedder_blocks = bool(recompute_embedder_blocks)
         self.trackers = {name: keras.metrics.Mean(name=name)
                          for name in ("d_loss", "g_loss", "f_loss", "seg_loss")}
         # The mean of each loss term since someone (`health.TrainingHealth`) last reset
@@ -261,8 +266,9 @@ class DomainAdaptationModel(keras.Model):
           D, "d_loss" and (with a G) "g_loss"; its `terms` hold each term of them
           (`loss_term_names(method)`), from the same pass.
         """
-        source_features, logits = segmenter.segment(self.embedder, self.classifier,
-                                                    source_images, training)
+        source_features, logits = segmenter.segment(
+            self.embedder, self.classifier, source_images, training,
+            self.recompute_embedder_blocks)
         labels = tf.cast(source_labels[..., 0], tf.int32)
         seg_loss = losses.pixel_cross_entropy(labels, logits, self.reduction)
         if self.method in ("source_only", "target_only"):
@@ -270,8 +276,9 @@ class DomainAdaptationModel(keras.Model):
                               {"f/segmentation": seg_loss})
 
         # F alone on the target: it has no labels for C's scores to be compared with.
-        target_features = self.embedder(preprocessing.embedder_input(target_images),
-                                         training=training)
+        target_features = segmenter.embed(
+            self.embedder, preprocessing.embedder_input(target_images), training,
+            self.recompute_embedder_blocks)
         if self.method == "feature_d":
             return self._feature_d_losses(source_images, source_features,
                                           target_features, logits, labels, seg_loss,

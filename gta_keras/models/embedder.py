@@ -1,6 +1,7 @@
 """The embedder F: VGG16 conv layers plus fc6/fc7 as convolutions (FCN-8s backbone)."""
 
 import keras
+import tensorflow as tf
 
 from gta_keras.models import blocks
 
@@ -58,3 +59,46 @@ def build_embedder(width_multiplier=1.0, fc_width=FC_WIDTH, dropout_rate=0.5,
     x = dropout_layer(dropout_rate, name="fc7_dropout")(x)
     outputs = {"fc7": x, "pool4": pools[4], "pool3": pools[3]}
     return keras.Model(inputs, outputs, name=name)
+
+
+def call_recomputing_blocks(embedder, images, training=False):
+    """F(images), keeping only each VGG block's output for the backward pass.
+
+    The same function as `embedder(images, training=training)`, through the same layers
+    and variables: each of the five VGG blocks (its convs and pool) runs under
+    `tf.recompute_grad`, so the backward pass keeps the block's input and recomputes its
+    conv activations instead of holding them from the forward pass. At 1024x512 those
+    are most of F's activations (block 1's two 64-channel maps at full resolution alone
+    take 256 MiB per image); the cost is one more forward pass of the blocks. fc6 and
+    fc7 run as usual: their dropout draws random masks, which a recomputation would draw
+    again, differently.
+
+    Args:
+      embedder: F, as `build_embedder` returns it (or a model wrapping its layers, such
+        as `precision.float32_outputs`' one: layers are found by name).
+      images: mean-subtracted BGR images [B, H, W, 3].
+      training: whether fc6's and fc7's dropout is active.
+
+    Returns:
+      F's dict {"fc7", "pool4", "pool3"}, float32.
+    """
+    def block_fn(layers):
+        def run(x):
+            for layer in layers:
+                x = layer(x)
+            return x
+        return tf.recompute_grad(run)
+
+    x = images
+    pools = {}
+    for block, num_convs, _ in VGG16_BLOCKS:
+        layers = [embedder.get_layer(f"block{block}_conv{i}")
+                  for i in range(1, num_convs + 1)]
+        layers.append(embedder.get_layer(f"block{block}_pool"))
+        x = block_fn(layers)(x)
+        pools[block] = x
+    for name in ("fc6", "fc6_dropout", "fc7", "fc7_dropout"):
+        layer = embedder.get_layer(name)
+        x = layer(x, training=training) if name.endswith("dropout") else layer(x)
+    outputs = {"fc7": x, "pool4": pools[4], "pool3": pools[3]}
+    return {name: tf.cast(value, tf.float32) for name, value in outputs.items()}

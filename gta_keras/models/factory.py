@@ -47,12 +47,16 @@ class EmbedderConfig:
         `nn.Dropout2d`).
       imagenet_weights: None (random init), "imagenet" (Keras downloads VGG16) or a path
         to Keras VGG16 weights with top; see `vgg_init`.
+      recompute_blocks: in training, recompute F's VGG blocks in the backward pass
+        instead of keeping their activations (`embedder.call_recomputing_blocks`): less
+        memory at large sizes for one more forward pass of the blocks; same results.
     """
     width_multiplier: float = 1.0
     fc_width: int = embedder_lib.FC_WIDTH
     dropout_rate: float = 0.5
     dropout: str = "elementwise"
     imagenet_weights: str = None
+    recompute_blocks: bool = False
 
 
 @gin.configurable("classifier")
@@ -236,7 +240,8 @@ def build_model(num_classes=19, method="lsd", reduction="sum",
         f, c, g, d, method=method, loss_weights=weights, reduction=reduction,
         update_reading=update_reading, num_classes=num_classes,
         eval_size=segmenter.eval_size, upsampling=segmenter.upsampling,
-        adversarial_warmup_steps=adversarial_warmup_steps)
+        adversarial_warmup_steps=adversarial_warmup_steps,
+        recompute_embedder_blocks=embedder.recompute_blocks)
 
 
 def _reject_moved(moved):

@@ -49,7 +49,7 @@ def check_upsampling(upsampling):
                          f"{UPSAMPLINGS}.")
 
 
-def segment(embedder, classifier, images, training=False):
+def segment(embedder, classifier, images, training=False, recompute_blocks=False):
     """F's features and C's logits for RGB images whose sides divide by 32.
 
     Args:
@@ -57,13 +57,23 @@ def segment(embedder, classifier, images, training=False):
       classifier: C.
       images: float [B, H, W, 3] RGB in [0, 255].
       training: whether dropout is active.
+      recompute_blocks: run F through `embedder_lib.call_recomputing_blocks` (the same
+        function; less memory in a backward pass, one more forward of F's blocks).
 
     Returns:
       (features, logits): F's dict {"fc7", "pool4", "pool3"} (G's input) and C's logits
       [B, H, W, K] at input size.
     """
-    features = embedder(preprocessing.embedder_input(images), training=training)
+    features = embed(embedder, preprocessing.embedder_input(images), training,
+                     recompute_blocks)
     return features, classifier(features, training=training)
+
+
+def embed(embedder, embedder_input, training=False, recompute_blocks=False):
+    """F's features of `preprocessing.embedder_input` images; see `segment`."""
+    if recompute_blocks:
+        return embedder_lib.call_recomputing_blocks(embedder, embedder_input, training)
+    return embedder(embedder_input, training=training)
 
 
 def predict_logits(embedder, classifier, images, output_size, eval_size=None,

@@ -1,0 +1,62 @@
+"""F with its VGG blocks recomputed in the backward pass computes what F computes."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from gta_keras.data import preprocessing
+from gta_keras.models import embedder as embedder_lib
+from tests import tiny
+
+
+def test_recomputed_embedder_has_the_same_outputs_and_gradients():
+    model = tiny.model(method="source_only", seed=0)
+    images = preprocessing.embedder_input(tiny.batch()[0])
+    embedder = model.embedder
+    results = []
+    for recompute in (False, True):
+        with tf.GradientTape() as tape:
+            if recompute:
+                features = embedder_lib.call_recomputing_blocks(embedder, images)
+            else:
+                features = embedder(images, training=False)
+            loss = sum(tf.reduce_sum(tf.square(v)) for v in features.values())
+        gradients = tape.gradient(loss, embedder.trainable_variables)
+        results.append((features, gradients))
+    (plain, plain_gradients), (recomputed, recomputed_gradients) = results
+    assert plain.keys() == recomputed.keys()
+    for name in plain:
+        np.testing.assert_allclose(recomputed[name], plain[name], rtol=1e-6, atol=1e-7)
+    assert all(g is not None for g in recomputed_gradients)
+    nonzero = 0
+    for got, want in zip(recomputed_gradients, plain_gradients):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+        nonzero += bool(np.any(want.numpy()))
+    assert nonzero >= len(plain_gradients) // 2
+
+
+def test_training_with_recomputed_blocks_equals_plain_training():
+    """The issue's equality test: same losses and updated weights, dropout on, two
+    steps of lsd from the same seed on the same batches."""
+    runs = []
+    for recompute in (False, True):
+        model = tiny.model(method="lsd", seed=0)
+        model.recompute_embedder_blocks = recompute
+        losses = [{k: float(v) for k, v in model.train_step(tiny.batch(seed=s)).items()}
+                  for s in range(2)]
+        runs.append((losses, [v.numpy() for v in model.trainable_variables]))
+    (plain_losses, plain_weights), (losses, weights) = runs
+    for got, want in zip(losses, plain_losses):
+        assert got == pytest.approx(want, rel=1e-5)
+    for got, want in zip(weights, plain_weights):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_gin_turns_recomputation_on():
+    from gta_keras.models import factory  # pylint: disable=import-outside-toplevel
+    config = factory.EmbedderConfig(width_multiplier=1 / 32, fc_width=8,
+                                    recompute_blocks=True)
+    model = factory.build_model(num_classes=3, method="source_only", embedder=config)
+    assert model.recompute_embedder_blocks
+    assert not factory.build_model(num_classes=3, method="source_only",
+                                   embedder=tiny.EMBEDDER).recompute_embedder_blocks
