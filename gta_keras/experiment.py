@@ -14,6 +14,7 @@ from absl import logging
 import gin
 import keras
 
+from gta_keras import averaging
 from gta_keras import checkpoints
 from gta_keras import configurables
 from gta_keras import distribution
@@ -38,7 +39,8 @@ MODES = ("train", "evaluate", "export")
 @gin.configurable(denylist=["model"])
 def compile_model(model, f_optimizer_fn=configurables.adam,
                   g_optimizer_fn=configurables.adam, d_optimizer_fn=configurables.adam,
-                  bias_lr_multiplier=2.0, jit_compile=False, skip_nonfinite_steps=False):
+                  bias_lr_multiplier=2.0, jit_compile=False, skip_nonfinite_steps=False,
+                  segmenter_ema_decay=None):
     """Compiles a `DomainAdaptationModel` with one optimizer per player.
 
     Args:
@@ -52,10 +54,17 @@ def compile_model(model, f_optimizer_fn=configurables.adam,
       skip_nonfinite_steps: skip (and count) an update whose losses are not all finite,
         instead of stopping training on it; one replica only
         (`DomainAdaptationModel.compile`).
+      segmenter_ema_decay: None (off), or d in (0, 1): keep an exponential moving
+        average of F and C's weights (about the last 1 / (1 - d) steps;
+        `gta_keras.averaging`), checkpointed.
 
     Returns:
       The model.
     """
+    try:
+        averaging.check_decay(segmenter_ema_decay)
+    except ValueError as error:
+        raise pipeline.ConfigurationError(str(error)) from error
     if skip_nonfinite_steps and distribution.num_replicas() > 1:
         raise pipeline.ConfigurationError(
             "compile_model.skip_nonfinite_steps works on one replica only; turn it off "
@@ -64,7 +73,8 @@ def compile_model(model, f_optimizer_fn=configurables.adam,
                   g_optimizer_fn() if "generator" in model.players else None,
                   d_optimizer_fn() if "discriminator" in model.players else None,
                   bias_lr_multiplier=bias_lr_multiplier, jit_compile=jit_compile,
-                  skip_nonfinite_steps=skip_nonfinite_steps)
+                  skip_nonfinite_steps=skip_nonfinite_steps,
+                  segmenter_ema_decay=segmenter_ema_decay)
     return model
 
 
