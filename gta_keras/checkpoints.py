@@ -231,7 +231,8 @@ def _check_average(path, average):
         raise CheckpointMismatchError(
             f"{path} holds the moving average of F and C of "
             f"compile_model.segmenter_ema_decay = {saved}, which this configuration does "
-            f"not set. Set it to resume, evaluate or export that run. {advice}")
+            "not set. Set it to resume, evaluate or export that run; to score its raw "
+            f"weights, set it and bind evaluate.weights = 'raw'. {advice}")
     raise CheckpointMismatchError(
         f"{path} holds the moving average of F and C of compile_model.segmenter_ema_decay "
         f"= {saved}, not {configured} as this configuration sets. {advice}")

@@ -1,5 +1,7 @@
 """`compile_model.segmenter_ema_decay`: the moving average of F and C's weights, its
-update, checkpoint and skip."""
+update, checkpoint, skip, and what evaluation, selection and export score with it."""
+
+import json
 
 import gin
 import numpy as np
@@ -10,6 +12,10 @@ from gta_keras import averaging
 from gta_keras import checkpoints
 from gta_keras import configurables
 from gta_keras import experiment
+from gta_keras import predictors
+from gta_keras import runs
+from gta_keras import selection
+from gta_keras.data import pipeline
 from tests import tiny
 
 DECAY = 0.9
@@ -183,6 +189,14 @@ def test_a_checkpoint_and_a_model_that_disagree_on_the_average_are_refused(tmp_p
         assert "operative_config.gin" in str(raised.value)
 
 
+def test_an_average_checkpoint_into_a_model_without_one_names_the_fix(tmp_path):
+    _saved(_model(), tmp_path)
+    with pytest.raises(checkpoints.CheckpointMismatchError,
+                       match="set it and bind evaluate.weights = 'raw'"):
+        checkpoints.Checkpointer(tiny.model(method="source_only"),
+                                 str(tmp_path)).restore_latest()
+
+
 def test_a_warm_start_restarts_the_average_from_the_weights_read(tmp_path):
     source = _saved(tiny.model(method="source_only"), tmp_path)
     model = _model(seed=7)
@@ -216,7 +230,124 @@ def test_swapping_in_exchanges_weights_and_shadows_and_back_bit_for_bit(tmp_path
         _assert_equal(raw, _segmenter(model))
 
 
-def test_a_bad_decay_is_refused():
+def test_which_weights_are_scored():
+    assert averaging.resolve(None, None) == "raw"
+    assert averaging.resolve(None, 0.99) == "ema"
+    assert averaging.resolve("raw", 0.99) == "raw"
+    with pytest.raises(ValueError, match="which this run does not keep"):
+        averaging.resolve("ema", None)
+    with pytest.raises(ValueError, match="is not one of"):
+        averaging.resolve("average", 0.99)
     for decay in (0, 1, 1.5, -0.1, True, "0.9"):
         with pytest.raises(ValueError, match="must be None"):
             averaging.check_decay(decay)
+
+
+@pytest.mark.parametrize("bindings,message", [
+    ({"compile_model.segmenter_ema_decay": 1.0}, "between 0 and 1"),
+    ({"evaluate.weights": "ema"}, "evaluate.weights = 'ema' names the moving average"),
+    ({"export.weights": "ema"}, "export.weights = 'ema' names the moving average"),
+    ({"compile_model.segmenter_ema_decay": 0.99, "evaluate.weights": "best"},
+     "evaluate.weights = 'best' is not one of"),
+])
+def test_bad_settings_fail_before_any_work(tmp_path, bindings, message):
+    for parameter, value in bindings.items():
+        gin.bind_parameter(parameter, value)
+    with pytest.raises(pipeline.ConfigurationError, match=message):
+        experiment.run(str(tmp_path / "run"), "train")
+    assert not (tmp_path / "run").exists()
+
+
+class _FakeScoring:
+    """Stands in for `experiment.score_split` and `check_splits`: records F and C's
+    weights at each scoring, and a score of them."""
+
+    def __init__(self, monkeypatch, model):
+        self.model = model
+        self.seen = []
+        monkeypatch.setattr(experiment, "score_split", self.score_split)
+        monkeypatch.setattr(experiment, "check_splits", lambda *args, **kwargs: None)
+
+    def score_split(self, predict_classes, num_classes, name, split, *args, **kwargs):
+        del predict_classes, num_classes, args, kwargs
+        self.seen.append(_segmenter(self.model))
+        return {"dataset": name, "split": split, "num_images": 1, "per_class_iou": {},
+                "miou": float(np.sum(self.seen[-1][0]))}
+
+
+@pytest.mark.parametrize("weights", [None, "ema", "raw"])
+def test_evaluate_scores_the_average_by_default_and_says_which(tmp_path, monkeypatch,
+                                                               weights):
+    model = _trained()
+    raw, shadows = _segmenter(model), _shadows(model)
+    fake = _FakeScoring(monkeypatch, model)
+    spec = "src:validation"
+    experiment.evaluate(predictors.from_model(model, 2), str(tmp_path), datasets=[spec],
+                        weights=weights)
+    _assert_equal(raw if weights == "raw" else shadows, fake.seen[0])
+    _assert_equal(raw, _segmenter(model))  # Back to the training weights.
+    with open(runs.eval_path(str(tmp_path), spec)) as f:
+        written = json.load(f)
+    assert written["weights"] == (weights or "ema")
+    assert written["segmenter_ema_decay"] == DECAY
+
+
+def test_evaluate_of_a_run_without_an_average_says_raw(tmp_path, monkeypatch):
+    model = tiny.model(method="source_only")
+    _FakeScoring(monkeypatch, model)
+    result = experiment.evaluate(predictors.from_model(model, 0), str(tmp_path),
+                                 datasets=["src:validation"])
+    assert result["src:validation"]["weights"] == "raw"
+    assert result["src:validation"]["segmenter_ema_decay"] is None
+
+
+def test_the_best_rule_and_the_tracker_score_each_checkpoints_average(tmp_path,
+                                                                      monkeypatch):
+    model = _model()
+    workdir = tmp_path / "run"
+    checkpointer = checkpoints.Checkpointer(
+        model, checkpoints.checkpoint_directory(str(workdir)), max_to_keep=None)
+    shadows = {}
+    for step in (1, 2):
+        tiny.train_one_step(model, tiny.batch(seed=step))
+        checkpointer.save()
+        shadows[step] = _shadows(model)
+    fake = _FakeScoring(monkeypatch, model)
+    settings = selection.resolve("best", "src:validation", 1, False, "src", "tgt")
+    experiment.select_checkpoint(model, checkpointer, str(workdir), settings)
+    _assert_equal(shadows[1], fake.seen[0])
+    _assert_equal(shadows[2], fake.seen[1])
+    with open(runs.selection_path(str(workdir))) as f:
+        assert json.load(f)["weights"] == "ema"
+    experiment.select_checkpoint(model, checkpointer, str(workdir), settings,
+                                 weights="raw")
+    assert not np.array_equal(fake.seen[-1][0], shadows[2][0])
+    # During training: train.track_best's scores.
+    tracker = experiment._best_tracker(model, checkpointer, str(workdir), "src:validation",
+                                       1, 1, None, None)
+    tracker.score()
+    _assert_equal(_shadows(model), fake.seen[-1])
+
+
+def test_the_export_serves_the_average(tmp_path):
+    """The SavedModel answers as a model holding the shadows, not the training weights."""
+    model = _trained(steps=3)
+    model.eval_size = tiny.IMAGE_SIZE
+    raw = _segmenter(model)
+    checkpointer = checkpoints.Checkpointer(model, str(tmp_path / "checkpoints"))
+    path = experiment.export(model, checkpointer, str(tmp_path))
+    _assert_equal(raw, _segmenter(model))
+    holding_shadows = tiny.model(method="source_only", seed=9)
+    holding_shadows.eval_size = tiny.IMAGE_SIZE
+    for variable, shadow in zip(holding_shadows.player_variables("segmenter"),
+                                _shadows(model)):
+        variable.assign(shadow)
+    images = np.random.default_rng(0).integers(0, 256, (2,) + tiny.IMAGE_SIZE + (3,))
+    served = tf.saved_model.load(path).signatures["serving_default"](
+        images=tf.constant(images, tf.uint8))["probabilities"]
+    expected = tf.nn.softmax(holding_shadows.predict_logits(
+        tf.constant(images, tf.float32), tiny.IMAGE_SIZE))
+    np.testing.assert_allclose(served, expected, atol=1e-6)
+    trained = tf.nn.softmax(model.predict_logits(tf.constant(images, tf.float32),
+                                                 tiny.IMAGE_SIZE))
+    assert np.max(np.abs(served - trained)) > 1e-4  # The raw weights answer otherwise.
