@@ -1,4 +1,4 @@
-"""Checkpoints of F, C, G, D and every optimizer, and resuming from them.
+"""Checkpoints of F, C, G, D, every optimizer and F and C's moving average; resuming.
 
 Keras 3 does not track optimizers kept as model attributes, so `model.save_weights` would
 lose the optimizer state of an alternating GAN; a `tf.train.Checkpoint` names each part.
@@ -13,6 +13,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from gta_keras import averaging
 from gta_keras import workdir_lock
 
 
@@ -49,6 +50,8 @@ class Checkpointer:
         if model.discriminator is not None:
             parts["discriminator"] = model.discriminator
         parts.update(model.optimizers())
+        if model.segmenter_average is not None:  # Only then: old runs' files still fit.
+            parts[averaging.CHECKPOINT_KEY] = model.segmenter_average
         self.model = model
         # Dropout's random states (keras SeedGenerator variables, not among the weights):
         # with them a resumed run draws the masks the uninterrupted run would have drawn.
@@ -86,6 +89,7 @@ class Checkpointer:
             made read-only); what the write left of this checkpoint is deleted, so the
             previous checkpoint stays the newest, and the message names it.
         """
+        self._check_not_swapped("save")
         try:
             return self.manager.save(checkpoint_number=self.step)
         except (OSError, tf.errors.ResourceExhaustedError,
@@ -174,8 +178,10 @@ class Checkpointer:
           CheckpointMismatchError: if the checkpoint was written by a differently
             configured model or optimizer.
         """
+        self._check_not_swapped("restore")
         # Parts a method does not use (G and D for source_only) may be in the file.
         try:
+            _check_average(path, self.model.segmenter_average)
             _restore(self._parts, path,
                      problem=f"{path} does not fit the model and optimizers built from "
                      "this gin configuration",
@@ -192,12 +198,53 @@ class Checkpointer:
             raise CorruptCheckpointError(f"Checkpoint {path} is damaged ({reason})") from error
         return path
 
+    def _check_not_swapped(self, action):
+        """Refuses to save or restore while F and C hold their average: the file would
+        swap weights and shadows, and so would leaving the swap after a restore."""
+        average = self.model.segmenter_average
+        if average is not None and average.swapped:
+            raise RuntimeError(f"Cannot {action} a checkpoint while F and C hold their "
+                               "moving average (inside `averaging.weights_in`).")
+
+
+def _check_average(path, average):
+    """Raises `CheckpointMismatchError` unless the checkpoint at `path` holds the moving
+    average of F and C that the model keeps (`average`), with the same decay, or neither
+    keeps one.
+
+    A clear refusal rather than a silent choice: a model without an average would
+    otherwise score, resume and export the raw weights of a run made to be scored by its
+    average, and a model with one would need shadows the file does not have.
+    """
+    saved = averaging.saved_decay(path)
+    configured = None if average is None else average.decay
+    if saved == configured:
+        return
+    advice = ("Use the gin files and bindings the run was trained with; they are in its "
+              "operative_config.gin.")
+    if saved is None:
+        raise CheckpointMismatchError(
+            f"{path} holds no moving average of F and C: its run was trained without "
+            f"compile_model.segmenter_ema_decay, which this configuration sets to "
+            f"{configured}. Unset it to resume, evaluate or export that run. {advice}")
+    if configured is None:
+        raise CheckpointMismatchError(
+            f"{path} holds the moving average of F and C of "
+            f"compile_model.segmenter_ema_decay = {saved}, which this configuration does "
+            "not set. Set it to resume, evaluate or export that run; to score its raw "
+            f"weights, set it and bind evaluate.weights = 'raw'. {advice}")
+    raise CheckpointMismatchError(
+        f"{path} holds the moving average of F and C of compile_model.segmenter_ema_decay "
+        f"= {saved}, not {configured} as this configuration sets. {advice}")
+
 
 def warm_start(model, source):
     """Initialises F and C from another run's checkpoint; G, D and optimizers stay fresh.
 
     Meant for adapting from a trained segmenter (e.g. a `source_only` run): only the
-    embedder and classifier are read, so a checkpoint with or without G and D serves.
+    embedder and classifier are read (their training weights, not a moving average the
+    run may keep), so a checkpoint with or without G and D serves. The model's own
+    moving average of F and C, if it keeps one, restarts from the weights read.
 
     Args:
       model: a compiled `DomainAdaptationModel` whose F and C match the checkpoint's.
@@ -218,6 +265,8 @@ def warm_start(model, source):
              "match this model's",
              advice="Use the same sizes (embedder.width_multiplier, embedder.fc_width, "
              "build_model.num_classes) as the run that wrote it.")
+    if model.segmenter_average is not None:
+        model.segmenter_average.reset(model.player_variables("segmenter"))
     return path
 
 

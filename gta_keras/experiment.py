@@ -14,6 +14,7 @@ from absl import logging
 import gin
 import keras
 
+from gta_keras import averaging
 from gta_keras import checkpoints
 from gta_keras import configurables
 from gta_keras import distribution
@@ -38,7 +39,8 @@ MODES = ("train", "evaluate", "export")
 @gin.configurable(denylist=["model"])
 def compile_model(model, f_optimizer_fn=configurables.adam,
                   g_optimizer_fn=configurables.adam, d_optimizer_fn=configurables.adam,
-                  bias_lr_multiplier=2.0, jit_compile=False, skip_nonfinite_steps=False):
+                  bias_lr_multiplier=2.0, jit_compile=False, skip_nonfinite_steps=False,
+                  segmenter_ema_decay=None):
     """Compiles a `DomainAdaptationModel` with one optimizer per player.
 
     Args:
@@ -52,10 +54,18 @@ def compile_model(model, f_optimizer_fn=configurables.adam,
       skip_nonfinite_steps: skip (and count) an update whose losses are not all finite,
         instead of stopping training on it; one replica only
         (`DomainAdaptationModel.compile`).
+      segmenter_ema_decay: None (off), or d in (0, 1): keep an exponential moving
+        average of F and C's weights (about the last 1 / (1 - d) steps;
+        `gta_keras.averaging`), checkpointed, and score and export it instead of the
+        training weights (`evaluate.weights`).
 
     Returns:
       The model.
     """
+    try:
+        averaging.check_decay(segmenter_ema_decay)
+    except ValueError as error:
+        raise pipeline.ConfigurationError(str(error)) from error
     if skip_nonfinite_steps and distribution.num_replicas() > 1:
         raise pipeline.ConfigurationError(
             "compile_model.skip_nonfinite_steps works on one replica only; turn it off "
@@ -64,7 +74,8 @@ def compile_model(model, f_optimizer_fn=configurables.adam,
                   g_optimizer_fn() if "generator" in model.players else None,
                   d_optimizer_fn() if "discriminator" in model.players else None,
                   bias_lr_multiplier=bias_lr_multiplier, jit_compile=jit_compile,
-                  skip_nonfinite_steps=skip_nonfinite_steps)
+                  skip_nonfinite_steps=skip_nonfinite_steps,
+                  segmenter_ema_decay=segmenter_ema_decay)
     return model
 
 
@@ -286,7 +297,9 @@ def _health_data(model, settings, data_dir, manual_dir):
                                   manual_dir)
             validation = f"{name}:{split}"
         batch_size = settings["batch_size"] or _bound("evaluate.batch_size", 1)
-        score = _split_scorer(model, name, split, batch_size, data_dir, manual_dir)
+        score = _with_weights(model, scored_weights(model),
+                              _split_scorer(model, name, split, batch_size, data_dir,
+                                            manual_dir))
     except pipeline.EmptySplitError as error:
         raise pipeline.EmptySplitError(
             f"{error} Training health reads it: name another labelled split with "
@@ -345,17 +358,18 @@ def _best_tracker(model, checkpointer, workdir, spec, every_steps, batch_size, d
         return score_split(model.predict_classes, model.num_classes, name, split,
                            batch_size, data_dir=data_dir, manual_dir=manual_dir)["miou"]
 
+    score = _with_weights(model, scored_weights(model), score)
     best = checkpointer.sibling(checkpoints.best_checkpoint_directory(workdir))
     return selection.TrackBest(best, score, every_steps, spec, runs.best_record_path(workdir))
 
 
 def select_checkpoint(model, checkpointer, workdir, settings, data_dir=None,
-                      manual_dir=None):
+                      manual_dir=None, weights=None):
     """Restores the checkpoint that `settings` selects; writes `checkpoint_selection.json`.
 
     The file holds the rule, the split, whether that split is target-labelled ("oracle"),
-    the selected step and, for "best", every kept checkpoint's mIoU on the split: the
-    curve that shows how much the run moved.
+    the selected step and, for "best", every kept checkpoint's mIoU on the split (of the
+    weights `weights` names: "weights"): the curve that shows how much the run moved.
 
     Args:
       model: a compiled `DomainAdaptationModel`.
@@ -364,6 +378,8 @@ def select_checkpoint(model, checkpointer, workdir, settings, data_dir=None,
       settings: `selection.checkpoint_selection()`.
       data_dir: TFDS data dir.
       manual_dir: folder of manual downloads.
+      weights: which weights of F and C "best" scores, "ema" or "raw"; None for
+        `scored_weights`' choice (evaluate's).
 
     Returns:
       How the checkpoint was chosen, for the eval JSON (`selection.stamp`):
@@ -373,17 +389,23 @@ def select_checkpoint(model, checkpointer, workdir, settings, data_dir=None,
     score = None
     if settings["rule"] == "best":
         name, split = runs.parse_dataset_spec(settings["dataset"])
+        weights = scored_weights(model, weights)
 
         def score():
             return score_split(model.predict_classes, model.num_classes, name, split,
                                settings["batch_size"], data_dir=data_dir,
                                manual_dir=manual_dir)["miou"]
 
+        # Each checkpoint is restored outside the swap (a restore inside it is refused).
+        score = _with_weights(model, weights, score)
+
     if settings["rule"] == "tracked_best":
         return _select_tracked_best(checkpointer, workdir, settings)
     result = selection.select(checkpointer, settings["rule"], score)
     stamp = selection.stamp(settings)
     result.update(dataset=settings["dataset"], oracle=stamp["oracle"])
+    if score is not None:
+        result["weights"] = weights
     evaluation.write_json(result, runs.selection_path(workdir))
     if settings["rule"] == "last":
         return stamp
@@ -424,11 +446,12 @@ def _oracle_note(stamp):
 
 @gin.configurable(denylist=["predictor", "workdir", "eval_dir", "data_dir", "manual_dir"])
 def evaluate(predictor, workdir, datasets=(), batch_size=1, report_protocols=False,
-             eval_dir=runs.EVAL_DIR, data_dir=None, manual_dir=None):
+             weights=None, eval_dir=runs.EVAL_DIR, data_dir=None, manual_dir=None):
     """Scores a predictor on labelled splits with Keras `evaluate`.
 
     Writes `workdir/<eval_dir>/<dataset>_<split>.json` per split: per-class IoU, mIoU,
-    pixel accuracy, what was scored (`predictor.description`) and, with
+    pixel accuracy, what was scored (`predictor.description`; for a trained model also
+    "weights", "ema" or "raw", and the run's "segmenter_ema_decay") and, with
     `report_protocols`, the 19/16/13-class Cityscapes mIoUs ("miou19", "miou16",
     "miou13"). CamVid is scored in its own classes, with "miou10" over the 10 it shares
     with SYNTHIA and Cityscapes (paper Table 5).
@@ -440,6 +463,11 @@ def evaluate(predictor, workdir, datasets=(), batch_size=1, report_protocols=Fal
       datasets: "name:split" strings, e.g. "procedural_streets/realistic:validation".
       batch_size: images per batch (1 unless the split's images share one size).
       report_protocols: add mIoU19/16/13 (for Cityscapes targets).
+      weights: which weights of a trained model's F and C are scored: "ema" (the moving
+        average of `compile_model.segmenter_ema_decay`), "raw" (the training weights),
+        or None: the average when the run keeps one. Checkpoint selection, the figure
+        and (unless `export.weights` says otherwise) the export follow it. A SavedModel
+        holds the one set of weights it was exported with.
       eval_dir: the folder in `workdir` for the JSON files.
       data_dir: TFDS data dir.
       manual_dir: folder of manual downloads.
@@ -450,23 +478,26 @@ def evaluate(predictor, workdir, datasets=(), batch_size=1, report_protocols=Fal
     check_splits(datasets, data_dir, manual_dir)  # All, before any JSON is written.
     results = {}
     stamp = machine.describe()  # Scores differ by CPU: every JSON says which one.
-    for spec in datasets:
-        name, split = runs.parse_dataset_spec(spec)
-        summary = score_split(predictor.predict_classes, predictor.num_classes, name, split,
-                              batch_size, report_protocols, data_dir=data_dir,
-                              manual_dir=manual_dir)
-        summary.update(predictor.description)
-        summary["machine"] = stamp
-        path = runs.eval_path(workdir, spec, eval_dir)
-        evaluation.write_json(summary, path)
-        logging.info("Wrote %s", path)
-        if "checkpoint_step" in summary:
-            scored = f"checkpoint step {summary['checkpoint_step']}"
-        else:
-            scored = f"SavedModel {summary.get('saved_model')}"
-        print(f"\n{name} {split}: {summary['num_images']} images, {scored}\n"
-              f"{evaluation.format_table(summary)}", flush=True)
-        results[spec] = summary
+    with predictor.weights_in(weights) as weights_stamp:
+        for spec in datasets:
+            name, split = runs.parse_dataset_spec(spec)
+            summary = score_split(predictor.predict_classes, predictor.num_classes, name,
+                                  split, batch_size, report_protocols, data_dir=data_dir,
+                                  manual_dir=manual_dir)
+            summary.update(predictor.description)
+            summary.update(weights_stamp)  # A trained model's: which weights.
+            summary["machine"] = stamp
+            path = runs.eval_path(workdir, spec, eval_dir)
+            evaluation.write_json(summary, path)
+            logging.info("Wrote %s", path)
+            if "checkpoint_step" in summary:
+                average = " (moving average)" if summary.get("weights") == "ema" else ""
+                scored = f"checkpoint step {summary['checkpoint_step']}{average}"
+            else:
+                scored = f"SavedModel {summary.get('saved_model')}"
+            print(f"\n{name} {split}: {summary['num_images']} images, {scored}\n"
+                  f"{evaluation.format_table(summary)}", flush=True)
+            results[spec] = summary
     return results
 
 
@@ -523,7 +554,7 @@ def score_split(predict_classes, num_classes, name, split, batch_size=1,
 
 
 @gin.configurable(denylist=["model", "checkpointer", "workdir"])
-def export(model, checkpointer, workdir, serving_size=None):
+def export(model, checkpointer, workdir, serving_size=None, weights=None):
     """Exports F + C to `workdir/export/<step>/` for TensorFlow Serving.
 
     Args:
@@ -533,14 +564,22 @@ def export(model, checkpointer, workdir, serving_size=None):
       serving_size: (height, width) F + C run at; None for the model's eval_size, which
         makes the export score as `evaluate` does (or, without one, the input size rounded
         to a multiple of 32).
+      weights: which weights of F and C are exported, "ema" (their moving average) or
+        "raw"; None for `evaluate.weights`' choice, so that the export scores as
+        `evaluate` does (the average when the run keeps one).
 
     Returns:
       The export path.
     """
-    path = export_lib.export_segmenter(model.embedder, model.classifier,
-                                       runs.export_base(workdir), max(checkpointer.step, 1),
-                                       serving_size or model.eval_size, model.upsampling)
-    print(f"Exported the segmenter to {path}", flush=True)
+    weights = scored_weights(model, weights)
+    with averaging.weights_in(model, weights):  # The SavedModel copies the values in.
+        path = export_lib.export_segmenter(model.embedder, model.classifier,
+                                           runs.export_base(workdir),
+                                           max(checkpointer.step, 1),
+                                           serving_size or model.eval_size,
+                                           model.upsampling)
+    average = " (the moving average of its weights)" if weights == "ema" else ""
+    print(f"Exported the segmenter{average} to {path}", flush=True)
     return path
 
 
@@ -606,6 +645,7 @@ def run(workdir, mode=None, data_dir=None, manual_dir=None):
     if mode is not None and mode not in MODES:
         raise ValueError(f"Unknown mode {mode!r}; use one of {MODES}, or none for all.")
     settings = selection.checkpoint_selection()  # A bad rule fails before training.
+    _check_averaging_settings()  # So do bad averaging settings.
     workdir_lock.check_writable(workdir)
     if mode in (None, "train"):
         try:
@@ -626,9 +666,55 @@ def run(workdir, mode=None, data_dir=None, manual_dir=None):
     if mode in (None, "evaluate"):
         evaluate(predictors.from_model(model, checkpointer.step, selected_by), workdir,
                  data_dir=data_dir, manual_dir=manual_dir)
-        save_figure(model, workdir, data_dir=data_dir, manual_dir=manual_dir)
+        with averaging.weights_in(model, scored_weights(model)):
+            save_figure(model, workdir, data_dir=data_dir, manual_dir=manual_dir)
     if mode in (None, "export"):
         export(model, checkpointer, workdir)
+
+
+def scored_weights(model, weights=None):
+    """"ema" or "raw": which weights of F and C are scored, selected on and exported.
+
+    Args:
+      model: a compiled `DomainAdaptationModel`.
+      weights: "ema", "raw", or None for gin's `evaluate.weights`, whose None means the
+        moving average when the model keeps one (`averaging.resolve`).
+
+    Raises:
+      pipeline.ConfigurationError: an unknown choice, or "ema" without an average.
+    """
+    average = model.segmenter_average
+    try:
+        return averaging.resolve(weights or _bound("evaluate.weights", None),
+                                 None if average is None else average.decay)
+    except ValueError as error:
+        raise pipeline.ConfigurationError(str(error)) from error
+
+
+def _with_weights(model, weights, score):
+    """`score`, a function of no arguments, run with `weights` ("ema", "raw") in F and C."""
+
+    def scored():
+        with averaging.weights_in(model, weights):
+            return score()
+
+    return scored
+
+
+def _check_averaging_settings():
+    """Refuses, before any work, a bad `compile_model.segmenter_ema_decay` or a choice of
+    `evaluate.weights` / `export.weights` the run cannot score.
+
+    Raises:
+      pipeline.ConfigurationError: what is wrong and what to do.
+    """
+    decay = _bound("compile_model.segmenter_ema_decay", None)
+    try:
+        averaging.check_decay(decay)
+        for parameter in ("evaluate.weights", "export.weights"):
+            averaging.resolve(_bound(parameter, None), decay, parameter)
+    except ValueError as error:
+        raise pipeline.ConfigurationError(str(error)) from error
 
 
 def _bound(parameter, default):

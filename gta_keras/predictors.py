@@ -5,11 +5,14 @@ classes it predicts, and says what it is for the eval JSON. Scoring a checkpoint
 scoring what TF Serving would run then go through the same code.
 """
 
+import contextlib
 import dataclasses
+import functools
 from typing import Callable
 
 import tensorflow as tf
 
+from gta_keras import averaging
 from gta_keras import export
 
 
@@ -22,10 +25,15 @@ class Predictor:
         class ids int32 [B, output height, output width].
       num_classes: classes it predicts.
       description: what it is, merged into every eval JSON (e.g. the checkpoint step).
+      weights_in: (weights: "ema", "raw" or None) -> a context manager in which
+        `predict_classes` scores those weights of a trained model, and which yields what
+        the eval JSON says of them; by default, for a predictor with one set of weights
+        (a SavedModel), it changes nothing and yields {}.
     """
     predict_classes: Callable
     num_classes: int
     description: dict
+    weights_in: Callable = lambda weights: contextlib.nullcontext({})
 
 
 def from_model(model, checkpoint_step, selected_by=None):
@@ -52,7 +60,18 @@ def from_model(model, checkpoint_step, selected_by=None):
         "method": model.method,
         # Only "target_only" (the upper bound) trains on target labels.
         "reads_target_labels": model.reads_target_labels,
-    })
+    }, functools.partial(_model_weights_in, model))
+
+
+@contextlib.contextmanager
+def _model_weights_in(model, weights):
+    """A model's `Predictor.weights_in`: its moving average of F and C ("ema"; the
+    default when it keeps one) or its training weights ("raw") in F and C."""
+    average = model.segmenter_average
+    decay = None if average is None else average.decay
+    weights = averaging.resolve(weights, decay)
+    with averaging.weights_in(model, weights):
+        yield {"weights": weights, "segmenter_ema_decay": decay}
 
 
 def from_saved_model(path):

@@ -72,9 +72,10 @@ def test_evaluation_writes_the_eval_json(run):
     metrics = run.first_eval
     for key in ("dataset", "split", "num_images", "class_names", "per_class_iou", "miou",
                 "pixel_accuracy", "eval_size", "upsampling", "checkpoint_step",
-                "checkpoint_selection", "method", "machine"):
+                "checkpoint_selection", "method", "weights", "machine"):
         assert key in metrics, key
     assert metrics["checkpoint_step"] == 2
+    assert metrics["weights"] == "raw" and metrics["segmenter_ema_decay"] is None  # Off.
     assert metrics["checkpoint_selection"] == "last"
     assert metrics["oracle"] is False and metrics["selection_split"] is None
     assert metrics["eval_size"] == [32, 64]
@@ -157,6 +158,35 @@ def test_choosing_on_target_labels_needs_the_oracle_flag_and_is_stamped(run):
     assert chosen["checkpoint_selection"] == f"best mIoU on {TUNING}"
     with open(runs.selection_path(run.workdir)) as f:
         assert json.load(f)["oracle"] is True
+
+
+def test_a_run_with_a_moving_average_scores_and_exports_it(run, tmp_path):
+    """compile_model.segmenter_ema_decay through gin on the smoke config (the smoke
+    run's data): the eval JSON scores the average, evaluate.weights = 'raw' the training
+    weights of the same run, and a configuration without the average is refused."""
+    workdir = tmp_path / "ema"
+
+    def smoke(*args):
+        return cli.run_cli("--gin_file=gin/smoke.gin", f"--workdir={workdir}",
+                           f"--data_dir={run.data_dir}", *args)
+
+    def eval_json():
+        with open(runs.eval_path(workdir, REPORTED)) as f:
+            return json.load(f)
+
+    on = "--gin_bindings=compile_model.segmenter_ema_decay = 0.9"
+    result = smoke(on)
+    cli.assert_ok(result)
+    assert "checkpoint step 2 (moving average)" in result.stdout
+    assert "Exported the segmenter (the moving average of its weights)" in result.stdout
+    assert eval_json()["weights"] == "ema" and eval_json()["segmenter_ema_decay"] == 0.9
+    raw = smoke("--mode=evaluate", on, "--gin_bindings=evaluate.weights = 'raw'")
+    cli.assert_ok(raw)
+    assert eval_json()["weights"] == "raw"
+    refused = smoke("--mode=evaluate")  # The average is not configured.
+    assert refused.returncode != 0
+    assert "holds the moving average of F and C" in refused.stderr, refused.stderr[-3000:]
+    assert "Traceback" not in refused.stderr
 
 
 def test_a_missing_dataset_is_reported_clearly(tmp_path):

@@ -16,7 +16,9 @@ from tests import cli
 # Trains `experiment.train` twice on the same 3 batches of 4 triplets, from the same
 # initial weights: on the default strategy, and with distribution.strategy = 'mirrored'
 # over 2 logical CPUs (2 triplets per replica). Dropout is off: each replica draws its
-# own masks. Prints the largest weight difference and both runs' logs as JSON.
+# own masks. An optional third argument turns on the moving average of F and C with that
+# decay. Prints the largest weight difference, both runs' logs, the average's checkpoint
+# entries and the largest difference between the replicas' copies of a shadow as JSON.
 _SCRIPT = r"""
 import json, sys
 import tensorflow as tf
@@ -24,10 +26,11 @@ cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(
     cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 import gin, keras, numpy as np
-from gta_keras import checkpoints, configurables, experiment
+from gta_keras import averaging, checkpoints, configurables, experiment
 from tests import tiny
 
 METHOD = sys.argv[1]
+DECAY = float(sys.argv[3]) if len(sys.argv) > 3 else None
 STEPS = 3
 
 def model_fn():
@@ -38,7 +41,8 @@ def model_fn():
                 layer.rate = 0.0
     lsd = METHOD == "lsd"
     model.compile(configurables.adam(1e-3), configurables.adam(1e-3) if lsd else None,
-                  configurables.adam(1e-3) if lsd else None)  # graph mode, as training
+                  configurables.adam(1e-3) if lsd else None,  # graph mode, as training
+                  segmenter_ema_decay=DECAY)
     return model
 
 def dataset_fn(before_reading, start_step=0, **unused):
@@ -60,11 +64,26 @@ def run(strategy, workdir):
                if "OBJECT_GRAPH" not in name}
     logs = {name: float(np.ravel(m.result())[0]) for name, m in model.trackers.items()
             if m.count.numpy() > 0}
-    return replicas, tensors, logs
+    spread = 0.0  # Between the replicas' copies of each shadow: 0 when they agree.
+    swap = None  # Whether scoring's swap puts the shadows into every replica's F and C.
+    if DECAY:
+        copies = lambda v: [c.numpy() for c in getattr(v, "values", [v])]
+        for shadow in model.segmenter_average.shadows:
+            spread = max([spread] + [float(np.max(np.abs(c - copies(shadow)[0])))
+                                     for c in copies(shadow)])
+        weights = [v.value for v in model.player_variables("segmenter")]
+        raw = [copies(w) for w in weights]
+        shadows = [copies(s)[0] for s in model.segmenter_average.shadows]
+        with averaging.weights_in(model, "ema"):
+            swap = all(np.array_equal(c, s) for w, s in zip(weights, shadows)
+                       for c in copies(w))
+        swap = swap and all(np.array_equal(c, r) for w, before in zip(weights, raw)
+                            for c, r in zip(copies(w), before))
+    return replicas, tensors, logs, spread, swap
 
 root = sys.argv[2]
-one_replicas, one, one_logs = run("default", root + "/one")
-two_replicas, two, two_logs = run("mirrored", root + "/two")
+one_replicas, one, one_logs, _, _ = run("default", root + "/one")
+two_replicas, two, two_logs, replica_spread, swap = run("mirrored", root + "/two")
 assert one.keys() == two.keys()
 floats = [n for n in one if np.issubdtype(one[n].dtype, np.floating)]
 diff = max(float(np.max(np.abs(one[n] - two[n]))) if one[n].size else 0.0 for n in floats)
@@ -75,7 +94,11 @@ steps = {n: int(one[n]) for n in one if n.endswith("iterations/.ATTRIBUTES/VARIA
 steps_two = {n: int(two[n]) for n in two if n.endswith("iterations/.ATTRIBUTES/VARIABLE_VALUE")}
 print(json.dumps({"replicas": [one_replicas, two_replicas], "max_weight_diff": diff,
                   "max_abs_weight": scale, "max_relative_diff": relative, "variables": len(floats),
-                  "steps": [steps, steps_two], "logs": [one_logs, two_logs]}))
+                  "steps": [steps, steps_two], "logs": [one_logs, two_logs],
+                  "average": sorted(n for n in one if n.startswith("segmenter_average/")),
+                  "updates": [int(t["segmenter_average/updates/.ATTRIBUTES/VARIABLE_VALUE"])
+                              for t in (one, two) if DECAY],
+                  "replica_spread": replica_spread, "swap": swap}))
 """
 
 
@@ -95,6 +118,26 @@ def test_mirrored_on_two_devices_trains_as_one_device(tmp_path, method):
     assert one_logs.keys() == two_logs.keys() and one_logs
     for name in one_logs:
         assert two_logs[name] == pytest.approx(one_logs[name], rel=1e-5), name
+
+
+def test_the_moving_average_on_two_devices_is_the_one_device_average(tmp_path):
+    """The shadows of F and C under MirroredStrategy (made in its scope, written from the
+    first replica) equal the one-device run's, the replicas' copies are identical, and
+    swapping them in for scoring reaches every replica's F and C and swaps back."""
+    result = cli.run([sys.executable, "-c", _SCRIPT, "source_only", str(tmp_path), "0.5"],
+                     timeout=600)
+    cli.assert_ok(result)
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    print(report)
+    assert report["replicas"] == [1, 2]
+    average = report["average"]
+    assert "segmenter_average/updates/.ATTRIBUTES/VARIABLE_VALUE" in average
+    assert len([name for name in average if "/shadows/" in name]) > 10
+    # The shadows are among the compared tensors (every float tensor of the checkpoint).
+    assert report["max_weight_diff"] <= 1e-5 * max(1.0, report["max_abs_weight"])
+    assert report["updates"] == [3, 3]
+    assert report["replica_spread"] == 0.0
+    assert report["swap"] is True  # Scoring's swap in and out, on every replica.
 
 
 def test_unknown_strategy_is_a_clear_error():

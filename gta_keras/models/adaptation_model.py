@@ -3,6 +3,7 @@
 import keras
 import tensorflow as tf
 
+from gta_keras import averaging
 from gta_keras import distribution
 from gta_keras import losses
 from gta_keras.data import preprocessing
@@ -153,6 +154,7 @@ class DomainAdaptationModel(keras.Model):
                               for name in loss_term_names(method)}
         self.skipped_steps = keras.metrics.Sum(name="skipped_steps")
         self.skip_nonfinite_steps = False
+        self.segmenter_average = None
 
     @property
     def players(self):
@@ -170,8 +172,9 @@ class DomainAdaptationModel(keras.Model):
         return logits
 
     def compile(self, f_optimizer, g_optimizer=None, d_optimizer=None,
-                bias_lr_multiplier=2.0, skip_nonfinite_steps=False, **kwargs):
-        """Sets the three optimizers.
+                bias_lr_multiplier=2.0, skip_nonfinite_steps=False, segmenter_ema_decay=None,
+                **kwargs):
+        """Sets the three optimizers, and the moving average of F and C's weights.
 
         Args:
           f_optimizer: optimizer of F and C's kernels.
@@ -186,6 +189,10 @@ class DomainAdaptationModel(keras.Model):
             others. Off: a non-finite loss reaches the weights, and training's
             `checkpoints.StopOnNonFinite` stops the run. One replica only (several
             replicas would have to agree on every skip).
+          segmenter_ema_decay: None (off), or d in (0, 1): every applied update of F
+            and C also moves `segmenter_average`, an exponential moving average of their
+            trainable weights (`averaging.WeightAverage`), started from their current
+            values. A skipped step moves it no more than the weights.
           **kwargs: passed to `keras.Model.compile` (e.g. jit_compile, run_eagerly).
         """
         super().compile(optimizer=None, **kwargs)
@@ -201,6 +208,11 @@ class DomainAdaptationModel(keras.Model):
             raise ValueError("skip_nonfinite_steps works on one replica only; turn it off "
                              "to train on several (a non-finite loss then stops training).")
         self.skip_nonfinite_steps = skip_nonfinite_steps
+        # Made here, in the strategy's scope when there is one (`experiment.train`). Off:
+        # no variable, no op, nothing in the checkpoint.
+        self.segmenter_average = (
+            None if segmenter_ema_decay is None else
+            averaging.WeightAverage(self.player_variables("segmenter"), segmenter_ema_decay))
 
     @property
     def metrics(self):
@@ -497,6 +509,8 @@ class DomainAdaptationModel(keras.Model):
             kernel_pairs = [p for p in pairs if not _is_bias(p[1])]
             self.f_optimizer.apply([g for g, _ in kernel_pairs], [v for _, v in kernel_pairs])
             self.f_bias_optimizer.apply([g for g, _ in bias_pairs], [v for _, v in bias_pairs])
+            if self.segmenter_average is not None:  # After both: F and C have moved.
+                self.segmenter_average.update(variables)
         elif player == "generator":
             self.g_optimizer.apply(gradients, variables)
         else:
