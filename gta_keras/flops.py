@@ -35,28 +35,50 @@ def _conv_flops(op):
     return 0
 
 
-def count_graph_flops(graph):
+def count_graph_flops(graph, fetches=None):
     """FLOPs of one run of `graph`, counted from its ops' static shapes.
 
     Counts convolutions (Conv2D, and the Conv2DBackpropInput / Conv2DBackpropFilter ops of
     the backward pass and of transposed convolutions) and matmuls as 2 x multiply-adds;
     elementwise ops, norms, reductions and the optimizer's updates are left out. The graph
-    is the traced one, before grappler prunes ops whose outputs nothing uses (e.g. filter
-    gradients of D's kernels inside G's and F's backward passes, if TF emits them), so this
-    is an upper bound of the work run. `profiler_flops` (TF's profiler, which also counts
-    elementwise ops) cross-checks it.
+    is the traced one: with `fetches` None, every op in it counts, also those whose outputs
+    nothing uses (TF's gradient functions emit, e.g., the filter gradients of D's kernels
+    inside G's and F's backward passes, which the runtime prunes), an upper bound of the
+    work run. With `fetches`, only the ops they depend on count (`ops_needed_by`): what is
+    left after that pruning. `profiler_flops` (TF's profiler, which also counts
+    elementwise ops) cross-checks the unpruned count.
+
+    Args:
+      graph: a `tf.Graph`, e.g. a concrete function's.
+      fetches: ops or tensors whose values the run needs (a concrete function's outputs
+        and `graph.control_outputs`, its variable updates), or None for every op.
 
     Returns:
       (total flops, {op type: flops}, number of ops whose shapes were not static).
     """
     by_type, unknown = {}, 0
-    for op in graph.get_operations():
+    ops = graph.get_operations() if fetches is None else ops_needed_by(fetches)
+    for op in ops:
         flops = _conv_flops(op)
         if flops is None:
             unknown += 1
         elif flops:
             by_type[op.type] = by_type.get(op.type, 0) + flops
     return sum(by_type.values()), by_type, unknown
+
+
+def ops_needed_by(fetches):
+    """The ops `fetches` (ops or tensors) depend on through data or control inputs."""
+    stack = [getattr(fetch, "op", fetch) for fetch in fetches]
+    needed = {}
+    while stack:
+        op = stack.pop()
+        if op.name in needed:
+            continue
+        needed[op.name] = op
+        stack.extend(tensor.op for tensor in op.inputs)
+        stack.extend(op.control_inputs)
+    return list(needed.values())
 
 
 def profiler_flops(graph):

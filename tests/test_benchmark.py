@@ -84,3 +84,28 @@ def test_flop_counter_counts_a_conv_and_its_gradients():
     assert by_type == {"Conv2D": forward, "Conv2DBackpropInput": forward,
                        "Conv2DBackpropFilter": forward}
     assert total == 3 * forward and unknown == 0
+
+
+def test_pruned_flop_count_leaves_out_gradients_nothing_uses():
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+    kernel = tf.Variable(tf.ones([3, 3, 2, 4]))
+    image = tf.ones([1, 8, 8, 2])
+
+    @tf.function
+    def step():
+        with tf.GradientTape() as tape:
+            out = tf.nn.conv2d(image, kernel, 1, "SAME")
+            loss = tf.reduce_sum(out * out)
+        kernel.assign_sub(0.1 * tape.gradient(loss, kernel))  # the image gets none
+        return loss
+
+    concrete = step.get_concrete_function()
+    graph = concrete.graph
+    forward = 2 * 8 * 8 * 4 * 3 * 3 * 2
+    _, everything, _ = flops.count_graph_flops(graph)
+    fetches = list(concrete.outputs) + list(graph.control_outputs)
+    pruned, needed, unknown = flops.count_graph_flops(graph, fetches)
+    assert needed == {"Conv2D": forward, "Conv2DBackpropFilter": forward}
+    assert pruned == 2 * forward and unknown == 0
+    # The unpruned count holds whatever else TF's gradient function emitted.
+    assert set(needed) <= set(everything)
