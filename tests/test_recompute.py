@@ -60,3 +60,62 @@ def test_gin_turns_recomputation_on():
     assert model.recompute_embedder_blocks
     assert not factory.build_model(num_classes=3, method="source_only",
                                    embedder=tiny.EMBEDDER).recompute_embedder_blocks
+
+
+@pytest.mark.parametrize("norm,patch,aux_head", [("instance", True, True),
+                                                 ("layer", False, True),
+                                                 ("none", True, False)])
+def test_recomputed_discriminator_has_the_same_outputs_and_gradients(norm, patch,
+                                                                     aux_head):
+    from gta_keras.models import discriminator as discriminator_lib  # pylint: disable=import-outside-toplevel
+    import keras  # pylint: disable=import-outside-toplevel
+    keras.utils.set_random_seed(0)
+    discriminator = discriminator_lib.build_discriminator(
+        tiny.NUM_CLASSES, width_multiplier=1 / 16, blocks_per_stage=2, norm=norm,
+        patch=patch, aux_head=aux_head)
+    images = tf.random.stateless_uniform([2, 32, 64, 3], seed=[1, 2])
+    results = []
+    for recompute in (False, True):
+        with tf.GradientTape() as tape:
+            tape.watch(images)
+            if recompute:
+                outputs = discriminator_lib.call_recomputing_blocks(discriminator, images)
+            else:
+                outputs = discriminator(images, training=False)
+            loss = sum(tf.reduce_sum(tf.square(v)) for v in outputs.values())
+        gradients = tape.gradient(loss, discriminator.trainable_variables + [images])
+        results.append((outputs, gradients))
+    (plain, plain_gradients), (recomputed, recomputed_gradients) = results
+    assert plain.keys() == recomputed.keys() == ({"domain", "aux"} if aux_head
+                                                  else {"domain"})
+    for name in plain:
+        np.testing.assert_allclose(recomputed[name], plain[name], rtol=1e-5, atol=1e-6)
+    for got, want in zip(recomputed_gradients, plain_gradients):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
+
+
+def test_training_with_recomputed_discriminator_equals_plain_training():
+    """Same losses and updated weights, D's dropout on, two lsd steps."""
+    runs = []
+    for recompute in (False, True):
+        model = tiny.model(method="lsd", seed=0)
+        model.recompute_discriminator_blocks = recompute
+        losses = [{k: float(v) for k, v in model.train_step(tiny.batch(seed=s)).items()}
+                  for s in range(2)]
+        runs.append((losses, [v.numpy() for v in model.trainable_variables]))
+    (plain_losses, plain_weights), (losses, weights) = runs
+    for got, want in zip(losses, plain_losses):
+        assert got == pytest.approx(want, rel=1e-5)
+    for got, want in zip(weights, plain_weights):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_feature_d_refuses_discriminator_recomputation():
+    from gta_keras.models import factory  # pylint: disable=import-outside-toplevel
+    config = factory.DiscriminatorConfig(recompute_blocks=True)
+    with pytest.raises(ValueError, match="feature_d"):
+        factory.build_model(num_classes=3, method="feature_d", embedder=tiny.EMBEDDER,
+                            discriminator=config)
+    model = factory.build_model(num_classes=3, method="lsd", embedder=tiny.EMBEDDER,
+                                discriminator=config)
+    assert model.recompute_discriminator_blocks

@@ -114,13 +114,17 @@ class DomainAdaptationModel(keras.Model):
       recompute_embedder_blocks: in training, recompute F's VGG blocks in the backward
         pass instead of keeping their activations (`embedder.call_recomputing_blocks`):
         less memory, one more forward pass of the blocks; the same losses and updates.
+      recompute_discriminator_blocks: the same for D's stem and residual branches
+        (`discriminator.call_recomputing_blocks`), in the game with G ("lsd",
+        "global_d", "no_aux").
     """
 
     def __init__(self, embedder, classifier, generator=None, discriminator=None,
                  method="lsd", loss_weights=losses.REFERENCE_WEIGHTS, reduction="sum",
                  update_reading="single_pass", num_classes=19, eval_size=None,
                  upsampling="bilinear_logits", adversarial_warmup_steps=0,
-                 recompute_embedder_blocks=False, **kwargs):
+                 recompute_embedder_blocks=False, recompute_discriminator_blocks=False,
+                 **kwargs):
         super().__init__(**kwargs)
         if method not in METHODS:
             raise ValueError(f"Unknown method {method!r}; use one of {METHODS}.")
@@ -145,6 +149,7 @@ class DomainAdaptationModel(keras.Model):
         self.upsampling = upsampling
         self.adversarial_warmup_steps = adversarial_warmup_steps
         self.recompute_embedder_blocks = bool(recompute_embedder_blocks)
+        self.recompute_discriminator_blocks = bool(recompute_discriminator_blocks)
         self.trackers = {name: keras.metrics.Mean(name=name)
                          for name in ("d_loss", "g_loss", "f_loss", "seg_loss")}
         # The mean of each loss term since someone (`health.TrainingHealth`) last reset
@@ -312,10 +317,10 @@ class DomainAdaptationModel(keras.Model):
         target_fake = self.generator(target_features, training=training)
         source_real = preprocessing.unit_range(source_images)
         target_real = preprocessing.unit_range(target_images)
-        d_source_real = self.discriminator(source_real, training=training)
-        d_source_fake = self.discriminator(source_fake, training=training)
-        d_target_real = self.discriminator(target_real, training=training)
-        d_target_fake = self.discriminator(target_fake, training=training)
+        d_source_real = self._discriminate(source_real, training)
+        d_source_fake = self._discriminate(source_fake, training)
+        d_target_real = self._discriminate(target_real, training)
+        d_target_fake = self._discriminate(target_fake, training)
         # D's labels at its patch resolution: the aux head's ("global_d"'s domain map is
         # 1x1), or the domain head's for "no_aux" (it has no aux head).
         patch_map = d_source_real["aux" if "aux" in d_source_real else "domain"]
@@ -339,6 +344,13 @@ class DomainAdaptationModel(keras.Model):
             "f_loss": losses.f_total(f_terms, self._segmenter_weights()),
             "seg_loss": seg_loss,
         }, _named_terms(d=d_terms, g=g_terms, f=f_terms))
+
+    def _discriminate(self, images, training):
+        """D's outputs on `images`, recomputing its blocks in the backward pass if set."""
+        if self.recompute_discriminator_blocks:
+            return discriminator_lib.call_recomputing_blocks(self.discriminator, images,
+                                                             training)
+        return self.discriminator(images, training=training)
 
     def _feature_d_losses(self, source_images, source_features, target_features, logits,
                           labels, seg_loss, training):
@@ -442,8 +454,16 @@ class DomainAdaptationModel(keras.Model):
         forward pass is finite; otherwise each of their optimizers only counts the step.
         """
         if not self.skip_nonfinite_steps:
-            for player in players:
-                self._apply(player, tape, step_losses)
+            if self.recompute_discriminator_blocks:
+                # The backward pass re-runs D's blocks and reads D's weights then: every
+                # gradient must be taken before D (the first player) moves.
+                gradients = {player: self._gradients(player, tape, step_losses)
+                             for player in players}
+                for player in players:
+                    self._apply_gradients(player, gradients[player])
+            else:
+                for player in players:
+                    self._apply(player, tape, step_losses)
             return tf.constant(True)
         finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(value))
                                 for value in step_losses.values()])

@@ -1,6 +1,7 @@
 """The discriminator D: a 4-way domain head and an auxiliary labelling head."""
 
 import keras
+import tensorflow as tf
 
 from gta_keras.models import blocks
 
@@ -65,3 +66,59 @@ def build_discriminator(num_classes, width_multiplier=1.0, blocks_per_stage=3,
     aux = keras.layers.Conv2D(num_classes, 3, padding="same", name="aux_head",
                               **blocks.conv_initializers(init))(x)
     return keras.Model(image, {"domain": domain, "aux": aux}, name=name)
+
+
+def call_recomputing_blocks(discriminator, images, training=False):
+    """D(images), recomputing each conv -> norm -> activation in the backward pass.
+
+    The same function as `discriminator(images, training=training)`, through the same
+    layers and variables. D is most of a step's activation memory at the paper's size: it
+    sees four images, and its first stage runs at half resolution with 128 channels, where
+    each residual block would keep its conv output, the norm's intermediates and the
+    activation. Here the stem and each block's branch up to the dropout run under
+    `tf.recompute_grad`: the backward pass keeps the block's input and the dropout mask,
+    and recomputes the rest. The dropout stays outside the recomputed part, so each mask
+    is drawn once, as in the plain call.
+
+    Args:
+      discriminator: D, as `build_discriminator` returns it (or a model wrapping its
+        layers, such as `precision.float32_outputs`' one: layers are found by name).
+      images: RGB images in [0, 1], [B, H, W, 3].
+      training: whether the blocks' dropout is active.
+
+    Returns:
+      D's dict {"domain", "aux"} ("aux" absent without an auxiliary head), float32.
+    """
+    names = {layer.name for layer in discriminator.layers}
+
+    def layers(*candidates):
+        return [discriminator.get_layer(name) for name in candidates if name in names]
+
+    def recomputed(chain):
+        def run(x):
+            for layer in chain:
+                x = layer(x)
+            return x
+        return tf.recompute_grad(run)
+
+    x = recomputed(layers("stem_conv", "stem_norm", "stem_act"))(images)
+    stage = 0
+    while f"stage{stage}_res0_conv" in names:
+        if stage > 0:
+            x = discriminator.get_layer(f"stage{stage}_pool")(x)
+        block = 0
+        while f"stage{stage}_res{block}_conv" in names:
+            prefix = f"stage{stage}_res{block}"
+            branch = recomputed(layers(f"{prefix}_conv", f"{prefix}_norm",
+                                       f"{prefix}_act"))(x)
+            branch = discriminator.get_layer(f"{prefix}_dropout")(branch, training=training)
+            x = discriminator.get_layer(f"{prefix}_add")([x, branch])
+            block += 1
+        stage += 1
+    domain = discriminator.get_layer("domain_head")(x)
+    if "image_level_domain" in names:
+        domain = discriminator.get_layer("image_level_domain")(domain)
+    outputs = {"domain": domain}
+    if "aux_head" in names:
+        outputs["aux"] = discriminator.get_layer("aux_head")(x)
+    return {name: tf.cast(value, tf.float32) for name, value in outputs.items()}

@@ -110,6 +110,10 @@ class DiscriminatorConfig:
         rescaling (method "global_d" is the Table 4 ablation: image-level D and its
         losses scaled to the patch D's weight; it ignores this setting).
       init: "glorot" or "normal_0.02" (the reference's).
+      recompute_blocks: in training, recompute D's stem and each residual branch (up to
+        its dropout) in the backward pass instead of keeping their activations
+        (`discriminator.call_recomputing_blocks`): less memory at large sizes for one
+        more forward pass of them; same results. Not for method "feature_d".
 
     Method "feature_d" uses `width_multiplier` (its hidden width is 512 times it) and
     `init`; method "no_aux" builds D without its auxiliary head.
@@ -121,6 +125,7 @@ class DiscriminatorConfig:
     norm_affine: bool = True
     patch: bool = True
     init: str = "glorot"
+    recompute_blocks: bool = False
 
 
 @gin.configurable
@@ -210,6 +215,10 @@ def build_model(num_classes=19, method="lsd", reduction="sum",
         blocks.check_norm(config.norm)
         blocks.check_init(config.init)
 
+    if method == "feature_d" and discriminator.recompute_blocks:
+        raise ValueError("discriminator.recompute_blocks recomputes the blocks of the D "
+                         "that judges images; method 'feature_d' judges F's features with "
+                         "another D. Leave it False for 'feature_d'.")
     f = embedder_lib.build_embedder(embedder.width_multiplier, embedder.fc_width,
                                     embedder.dropout_rate, embedder.dropout)
     if embedder.imagenet_weights and not skip_imagenet_weights:
@@ -241,7 +250,8 @@ def build_model(num_classes=19, method="lsd", reduction="sum",
         update_reading=update_reading, num_classes=num_classes,
         eval_size=segmenter.eval_size, upsampling=segmenter.upsampling,
         adversarial_warmup_steps=adversarial_warmup_steps,
-        recompute_embedder_blocks=embedder.recompute_blocks)
+        recompute_embedder_blocks=embedder.recompute_blocks,
+        recompute_discriminator_blocks=discriminator.recompute_blocks)
 
 
 def _reject_moved(moved):
