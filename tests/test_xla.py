@@ -13,6 +13,10 @@ import tensorflow as tf
 from gta_keras.models import factory
 from tests import tiny
 
+# Two graph traces and one XLA compilation: about a minute on an idle 2-core machine. The
+# whole file is slow, so `make test-fast` and `make bazel-quick` leave it out.
+pytestmark = pytest.mark.slow
+
 # No residual blocks in G and D: every op kind of the step is still there (transposed
 # convs, norms, dropout, both heads), and XLA compiles it in seconds.
 SMALL = {"generator": factory.GeneratorConfig(blocks_per_stage=0),
@@ -32,8 +36,6 @@ def _trained(jit_compile, steps=2):
     return losses, [v.numpy() for v in model.trainable_variables], initial
 
 
-# Two graph traces and one XLA compilation: about a minute on an idle 2-core machine.
-@pytest.mark.slow
 def test_an_xla_step_equals_the_plain_step():
     plain_losses, plain_weights, initial = _trained(jit_compile=False)
     losses, weights, _ = _trained(jit_compile=True)
