@@ -6,7 +6,6 @@ with dropout on the two runs drop different units (d_loss 0.35% apart on the fir
 here), another sample rather than a rounding difference.
 """
 
-import numpy as np
 import pytest
 import tensorflow as tf
 
@@ -39,16 +38,6 @@ def _trained(jit_compile, steps=2):
 def test_an_xla_step_equals_the_plain_step():
     plain_losses, plain_weights, initial = _trained(jit_compile=False)
     losses, weights, _ = _trained(jit_compile=True)
-    for got, want in zip(losses, plain_losses):
-        assert got.keys() == want.keys()
-        for name in want:
-            assert got[name] == pytest.approx(want[name], rel=1e-4), name
-    moved = 0
-    for got, want, start in zip(weights, plain_weights, initial):
-        update = np.linalg.norm(want - start)
-        # Each variable's whole update agrees to 1% (XLA fuses and reorders float sums;
-        # Adam divides each gradient by its own scale, so one weight can move a visible
-        # part of a step apart).
-        assert np.linalg.norm(got - want) <= 1e-2 * update + 1e-7
-        moved += update > 0
-    assert moved > 20
+    # Each variable's whole update agrees to 1%: XLA fuses and reorders float sums.
+    tiny.assert_same_training(losses, weights, plain_losses, plain_weights, initial,
+                              update_tolerance=1e-2)

@@ -2,6 +2,7 @@
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from gta_keras import configurables
@@ -44,6 +45,33 @@ def batch(batch_size=2, seed=0):
 def snapshot(variables):
     """Copies of variable values, for before/after comparisons."""
     return [v.numpy().copy() for v in variables]
+
+
+def assert_same_training(losses, weights, plain_losses, plain_weights, initial,
+                         update_tolerance, loss_tolerance=1e-4):
+    """Asserts that a run took the plain run's steps, within float tolerance.
+
+    Args:
+      losses, plain_losses: each step's loss dicts of the two runs.
+      weights, plain_weights: their trainable variables' values after the steps.
+      initial: the values before the steps (the same for both runs).
+      update_tolerance: how far each variable may end from the plain run's, as a
+        fraction of the plain run's whole update of it (norms). After the first step the
+        runs' gradients differ by the first update's rounding, and Adam divides each
+        gradient by its own scale, so one weight can move a visible part of a step apart.
+      loss_tolerance: relative tolerance of every loss.
+    """
+    for got, want in zip(losses, plain_losses, strict=True):
+        assert got.keys() == want.keys()
+        for name in want:
+            assert got[name] == pytest.approx(want[name], rel=loss_tolerance), name
+    moved = 0
+    for got, want, start in zip(weights, plain_weights, initial, strict=True):
+        update = np.linalg.norm(want - start)
+        difference = np.linalg.norm(got - want)
+        assert difference <= update_tolerance * update + 1e-7, (difference, update)
+        moved += update > 0
+    assert moved > 20  # the steps moved the players
 
 
 def changed(before, variables):

@@ -1,6 +1,7 @@
 """Building blocks shared by the generator and the discriminator."""
 
 import keras
+import tensorflow as tf
 
 
 def scaled_width(filters, width_multiplier):
@@ -143,3 +144,16 @@ def norm_act(x, activation, name, norm="instance", norm_affine=True):
     """Normalisation then activation, after every non-final conv of G and D."""
     x = normalize(x, norm, f"{name}_norm", norm_affine)
     return _activation(activation, f"{name}_act")(x)
+
+
+def recomputed_chain(layers):
+    """A function applying `layers` in turn, its activations recomputed in the backward
+    pass (`tf.recompute_grad`): only its input is kept for the gradient.
+
+    For chains without random draws (no dropout): a recomputation would draw again.
+    """
+    def run(x):
+        for layer in layers:
+            x = layer(x)
+        return x
+    return tf.recompute_grad(run)

@@ -94,14 +94,7 @@ def call_recomputing_blocks(discriminator, images, training=False):
     def layers(*candidates):
         return [discriminator.get_layer(name) for name in candidates if name in names]
 
-    def recomputed(chain):
-        def run(x):
-            for layer in chain:
-                x = layer(x)
-            return x
-        return tf.recompute_grad(run)
-
-    x = recomputed(layers("stem_conv", "stem_norm", "stem_act"))(images)
+    x = blocks.recomputed_chain(layers("stem_conv", "stem_norm", "stem_act"))(images)
     stage = 0
     while f"stage{stage}_res0_conv" in names:
         if stage > 0:
@@ -109,7 +102,7 @@ def call_recomputing_blocks(discriminator, images, training=False):
         block = 0
         while f"stage{stage}_res{block}_conv" in names:
             prefix = f"stage{stage}_res{block}"
-            branch = recomputed(layers(f"{prefix}_conv", f"{prefix}_norm",
+            branch = blocks.recomputed_chain(layers(f"{prefix}_conv", f"{prefix}_norm",
                                        f"{prefix}_act"))(x)
             branch = discriminator.get_layer(f"{prefix}_dropout")(branch, training=training)
             x = discriminator.get_layer(f"{prefix}_add")([x, branch])

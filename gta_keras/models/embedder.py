@@ -82,20 +82,13 @@ def call_recomputing_blocks(embedder, images, training=False):
     Returns:
       F's dict {"fc7", "pool4", "pool3"}, float32.
     """
-    def block_fn(layers):
-        def run(x):
-            for layer in layers:
-                x = layer(x)
-            return x
-        return tf.recompute_grad(run)
-
     x = images
     pools = {}
     for block, num_convs, _ in VGG16_BLOCKS:
         layers = [embedder.get_layer(f"block{block}_conv{i}")
                   for i in range(1, num_convs + 1)]
         layers.append(embedder.get_layer(f"block{block}_pool"))
-        x = block_fn(layers)(x)
+        x = blocks.recomputed_chain(layers)(x)
         pools[block] = x
     for name in ("fc6", "fc6_dropout", "fc7", "fc7_dropout"):
         layer = embedder.get_layer(name)
