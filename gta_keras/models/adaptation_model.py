@@ -453,22 +453,17 @@ class DomainAdaptationModel(keras.Model):
         With `skip_nonfinite_steps`, the updates are applied only if every loss of the
         forward pass is finite; otherwise each of their optimizers only counts the step.
         """
+        # Every gradient is taken before any player moves: the single-pass reading, and
+        # needed when a backward pass re-runs a player and reads its weights then
+        # (`recompute_discriminator_blocks`).
+        gradients = {player: self._gradients(player, tape, step_losses)
+                     for player in players}
         if not self.skip_nonfinite_steps:
-            if self.recompute_discriminator_blocks:
-                # The backward pass re-runs D's blocks and reads D's weights then: every
-                # gradient must be taken before D (the first player) moves.
-                gradients = {player: self._gradients(player, tape, step_losses)
-                             for player in players}
-                for player in players:
-                    self._apply_gradients(player, gradients[player])
-            else:
-                for player in players:
-                    self._apply(player, tape, step_losses)
+            for player in players:
+                self._apply_gradients(player, gradients[player])
             return tf.constant(True)
         finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(value))
                                 for value in step_losses.values()])
-        gradients = {player: self._gradients(player, tape, step_losses)
-                     for player in players}
 
         def apply():
             for player in players:
@@ -495,9 +490,6 @@ class DomainAdaptationModel(keras.Model):
         """
         return segmenter.predict_logits(self.embedder, self.classifier, images,
                                         output_size, self.eval_size, self.upsampling)
-
-    def _apply(self, player, tape, step_losses):
-        self._apply_gradients(player, self._gradients(player, tape, step_losses))
 
     def _player_optimizers(self, player):
         """The optimizers of one player's update."""
