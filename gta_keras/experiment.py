@@ -557,6 +557,9 @@ def score_split(predict_classes, num_classes, name, split, batch_size=1,
 def export(model, checkpointer, workdir, serving_size=None, weights=None):
     """Exports F + C to `workdir/export/<step>/` for TensorFlow Serving.
 
+    Beside the SavedModel, `export_lib.RECORD_PATH` (assets.extra/gta_keras_export.json)
+    says its step, which weights it holds, its serving size and upsampling.
+
     Args:
       model: the trained `DomainAdaptationModel`.
       checkpointer: its `Checkpointer` (the step names the version).
@@ -572,12 +575,18 @@ def export(model, checkpointer, workdir, serving_size=None, weights=None):
       The export path.
     """
     weights = scored_weights(model, weights)
+    step = max(checkpointer.step, 1)
+    serving_size = serving_size or model.eval_size
+    average = model.segmenter_average
+    # Which weights an export holds cannot be told from the SavedModel: say it beside.
+    record = {"step": step, "weights": weights,
+              "segmenter_ema_decay": None if average is None else average.decay,
+              "serving_size": None if serving_size is None else list(serving_size),
+              "upsampling": model.upsampling}
     with averaging.weights_in(model, weights):  # The SavedModel copies the values in.
         path = export_lib.export_segmenter(model.embedder, model.classifier,
-                                           runs.export_base(workdir),
-                                           max(checkpointer.step, 1),
-                                           serving_size or model.eval_size,
-                                           model.upsampling)
+                                           runs.export_base(workdir), step, serving_size,
+                                           model.upsampling, record)
     average = " (the moving average of its weights)" if weights == "ema" else ""
     print(f"Exported the segmenter{average} to {path}", flush=True)
     return path

@@ -4,6 +4,7 @@ G and D are training-time players only and never ship. Preprocessing lives insid
 signature, so clients send plain uint8 RGB images of any size.
 """
 
+import json
 import os
 import shutil
 
@@ -13,6 +14,10 @@ import tensorflow as tf
 from gta_keras.models import segmenter
 
 SIGNATURE_KEY = "serving_default"
+# What an export holds (its step, which weights), beside the SavedModel. TF Serving and
+# `tf.saved_model.load` ignore assets.extra/, the SavedModel folder for files that are not
+# part of the graph (TF Serving's warm-up requests live there too).
+RECORD_PATH = os.path.join("assets.extra", "gta_keras_export.json")
 
 
 def serving_fn(embedder, classifier, serving_size=None, upsampling="bilinear_logits"):
@@ -53,7 +58,7 @@ def serving_fn(embedder, classifier, serving_size=None, upsampling="bilinear_log
 
 
 def export_segmenter(embedder, classifier, export_base, version, serving_size=None,
-                     upsampling="bilinear_logits"):
+                     upsampling="bilinear_logits", record=None):
     """Writes F + C to `<export_base>/<version>/`, the TensorFlow Serving layout.
 
     Args:
@@ -63,6 +68,8 @@ def export_segmenter(embedder, classifier, export_base, version, serving_size=No
       version: integer version (the training step); an existing folder is replaced.
       serving_size: see `serving_fn`.
       upsampling: see `serving_fn`.
+      record: a JSON-able dict written to `<path>/RECORD_PATH` beside the SavedModel
+        (e.g. which weights it holds); None writes none.
 
     Returns:
       The path written.
@@ -77,4 +84,8 @@ def export_segmenter(embedder, classifier, export_base, version, serving_size=No
         SIGNATURE_KEY, serving_fn(embedder, classifier, serving_size, upsampling),
         input_signature=[tf.TensorSpec([None, None, None, 3], tf.uint8, name="images")])
     archive.write_out(path, verbose=False)
+    if record is not None:
+        os.makedirs(os.path.dirname(os.path.join(path, RECORD_PATH)), exist_ok=True)
+        with open(os.path.join(path, RECORD_PATH), "w") as f:
+            json.dump(record, f, indent=2, sort_keys=True)
     return path

@@ -29,7 +29,9 @@ from gta_keras import quiet  # First: before anything imports TensorFlow (see qu
 if __name__ == "__main__":  # Run as a program, not imported: hide TF's start-up lines.
     quiet.install()
 
+import contextlib
 import glob
+import json
 import os
 import sys
 
@@ -41,6 +43,7 @@ from PIL import Image
 from PIL import ImageOps
 import tensorflow as tf
 
+from gta_keras import averaging
 from gta_keras import checkpoints
 from gta_keras import configurables
 from gta_keras import experiment
@@ -48,6 +51,7 @@ from gta_keras import export
 from gta_keras import figures
 from gta_keras import run_flags  # pylint: disable=unused-import  (--workdir, --gin_file)
 from gta_keras import runs
+from gta_keras.data import pipeline
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
 OUTPUT_SUFFIXES = ("_classes.png", "_color.png", "_overlay.png")
@@ -78,16 +82,20 @@ class ImageReadError(Exception):
 # The predictor: uint8 images -> class ids, from an export or from a run's checkpoint.
 
 
+@contextlib.contextmanager
 def load_predictor(saved_model=None, workdir=None):
-    """A class predictor for an exported segmenter or for a run's newest checkpoint.
+    """A context holding a class predictor for an export or for a run's newest checkpoint.
 
     With `workdir`, the run's gin config must already be parsed (see `parse_run_config`).
+    A checkpoint predicts with the weights `--mode=evaluate` and `--mode=export` score:
+    the moving average of F and C when the run keeps one, unless `evaluate.weights`
+    says "raw". It is in F and C inside the context only.
 
     Args:
       saved_model: a SavedModel folder, `<workdir>/export/<version>`.
       workdir: a run's folder.
 
-    Returns:
+    Yields:
       A function uint8 [B, H, W, 3] RGB (numpy) -> int32 class ids [B, H, W] (numpy), at
       the input's size.
 
@@ -96,8 +104,10 @@ def load_predictor(saved_model=None, workdir=None):
     """
     _check_one_source(saved_model, workdir)
     if saved_model:
-        return _saved_model_predictor(saved_model)
-    return _checkpoint_predictor(workdir)
+        yield _saved_model_predictor(saved_model)
+        return
+    with _checkpoint_predictor(workdir) as classes_fn:
+        yield classes_fn
 
 
 def _check_one_source(saved_model, workdir):
@@ -114,6 +124,7 @@ def _saved_model_predictor(path):
     if export.SIGNATURE_KEY not in loaded.signatures:
         raise PredictError(f"{path} has no {export.SIGNATURE_KEY!r} signature; export it "
                            "with `python -m gta_keras.main --mode=export`.")
+    print(f"Predicting with the export {path}{_export_weights_text(path)}.", flush=True)
 
     def classes_fn(images):
         # Naming `loaded` here keeps it alive: the signature only points at its variables.
@@ -121,6 +132,41 @@ def _saved_model_predictor(path):
         return serve(images=tf.constant(images, tf.uint8))["classes"].numpy()
 
     return classes_fn
+
+
+def _export_weights_text(path):
+    """", step N, <which weights>" from an export's record; "" for an export without one."""
+    record_path = os.path.join(path, export.RECORD_PATH)
+    if not os.path.exists(record_path):
+        return ""
+    with open(record_path) as f:
+        record = json.load(f)
+    return f", step {record['step']}, {_weights_text(record['weights'])}"
+
+
+def _weights_text(weights):
+    return ("the moving average of F and C's weights" if weights == "ema"
+            else "F and C's training weights")
+
+
+@contextlib.contextmanager
+def _checkpoint_predictor(workdir):
+    try:
+        model, checkpointer = experiment.restore(workdir)
+        weights = experiment.scored_weights(model)
+    except (checkpoints.CheckpointNotFoundError, checkpoints.CheckpointMismatchError,
+            pipeline.ConfigurationError) as error:
+        raise PredictError(str(error)) from error
+
+    # One graph for every size: without the None signature each new size would retrace.
+    @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.uint8)])
+    def classes(images):
+        return model.predict_classes(tf.cast(images, tf.float32), tf.shape(images)[1:3])
+
+    print(f"Predicting with {workdir}'s checkpoint of step {checkpointer.step}, "
+          f"{_weights_text(weights)}.", flush=True)
+    with averaging.weights_in(model, weights):
+        yield lambda images: classes(tf.constant(images, tf.uint8)).numpy()
 
 
 def _suggest_version(path):
@@ -133,20 +179,6 @@ def _suggest_version(path):
         return "; give <workdir>/export/<version>, the folder holding saved_model.pb"
     return (f" but holds export versions {sorted(versions)}; give one, e.g. "
             f"--saved_model={os.path.join(path, str(max(versions)))}")
-
-
-def _checkpoint_predictor(workdir):
-    try:
-        model, _ = experiment.restore(workdir)
-    except (checkpoints.CheckpointNotFoundError, checkpoints.CheckpointMismatchError) as error:
-        raise PredictError(str(error)) from error
-
-    # One graph for every size: without the None signature each new size would retrace.
-    @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.uint8)])
-    def classes(images):
-        return model.predict_classes(tf.cast(images, tf.float32), tf.shape(images)[1:3])
-
-    return lambda images: classes(tf.constant(images, tf.uint8)).numpy()
 
 
 def parse_run_config(workdir, gin_files=(), gin_bindings=()):
@@ -411,8 +443,9 @@ def _run(args):
                            "globs or folders holding them.")
     if FLAGS.workdir:
         parse_run_config(FLAGS.workdir, FLAGS.gin_file, FLAGS.gin_bindings)
-    classes_fn = load_predictor(FLAGS.saved_model, FLAGS.workdir)
-    written, failed = predict_all(classes_fn, inputs, FLAGS.output_dir, FLAGS.batch_size)
+    with load_predictor(FLAGS.saved_model, FLAGS.workdir) as classes_fn:
+        written, failed = predict_all(classes_fn, inputs, FLAGS.output_dir,
+                                      FLAGS.batch_size)
     print(f"Wrote {written} of {len(inputs)} images to {os.path.join(FLAGS.output_dir, '')} "
           f"(<name>{', <name>'.join(OUTPUT_SUFFIXES)}).")
     num_failed = len(failed) + len(missing)

@@ -54,6 +54,9 @@ def run_record(method, seed, run_dir, report, seconds=None, numerics=DEFAULT_NUM
             "miou_by_split": miou_by_split(run_dir),
             "checkpoint_step": result["checkpoint_step"],
             "checkpoint_selection": result["checkpoint_selection"],
+            # Which weights of F and C were scored; JSONs from before averaging: the raw.
+            "weights": result.get("weights", "raw"),
+            "segmenter_ema_decay": result.get("segmenter_ema_decay"),
             # Eval JSONs from before the stamp chose on no target split unless said so.
             "oracle": _oracle(result),
             "selection_split": result.get("selection_split", _chosen_on(result)),
@@ -112,8 +115,21 @@ def checkpoint_lines(runs):
         oracle = {True: " — ORACLE: chosen on target labels",
                   None: " — not known to be label-free (evaluated before the oracle stamp)",
                   False: ""}[any_oracle(mine)]
-        lines.append(f"- {method}: {steps} ({mine[0]['checkpoint_selection']}){oracle}")
+        lines.append(f"- {method}: {steps} ({mine[0]['checkpoint_selection']}; "
+                     f"{_weights_text(mine)}){oracle}")
     return "\n".join(lines) + "\n"
+
+
+def _weights_text(runs):
+    """Which weights of F and C a method's runs were scored with, e.g. "raw weights"."""
+    texts = []
+    for run in runs:
+        weights = run.get("weights", "raw")
+        text = (f"moving-average weights, decay {run.get('segmenter_ema_decay')}"
+                if weights == "ema" else "raw weights")
+        if text not in texts:
+            texts.append(text)
+    return " / ".join(texts)
 
 
 def _oracle(result):

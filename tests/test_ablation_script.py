@@ -129,7 +129,8 @@ def test_oracle_runs_are_marked_in_the_table_and_the_json(ablation, tmp_path):
     assert "lsd seed 0 on procedural_streets/realistic:tuning" in table
     assert "| Ours (full) (`lsd`) **(oracle)** |" in table
     assert "| Source-only (`source_only`) |" in table
-    assert "- lsd: 2 (best mIoU on procedural_streets/realistic:tuning) — ORACLE" in table
+    assert ("- lsd: 2 (best mIoU on procedural_streets/realistic:tuning; raw weights) — ORACLE"
+            in table)
     assert json.loads((tmp_path / "ablation.json").read_text())["oracle"] is True
     label_free = ablation.run([SMOKE], str(tmp_path / "free"), seeds=1,
                               methods=["source_only"], run_fn=_fake_runner([]))

@@ -2,6 +2,7 @@
 update, checkpoint, skip, and what evaluation, selection and export score with it."""
 
 import json
+import os
 
 import gin
 import numpy as np
@@ -12,6 +13,8 @@ from gta_keras import averaging
 from gta_keras import checkpoints
 from gta_keras import configurables
 from gta_keras import experiment
+from gta_keras import export
+from gta_keras import predict
 from gta_keras import predictors
 from gta_keras import runs
 from gta_keras import selection
@@ -351,3 +354,38 @@ def test_the_export_serves_the_average(tmp_path):
     trained = tf.nn.softmax(model.predict_logits(tf.constant(images, tf.float32),
                                                  tiny.IMAGE_SIZE))
     assert np.max(np.abs(served - trained)) > 1e-4  # The raw weights answer otherwise.
+    with open(os.path.join(path, export.RECORD_PATH)) as f:
+        assert json.load(f) == {"step": 3, "weights": "ema", "segmenter_ema_decay": DECAY,
+                                "serving_size": list(tiny.IMAGE_SIZE),
+                                "upsampling": model.upsampling}
+
+
+@pytest.mark.parametrize("weights", [None, "raw"])
+def test_predict_from_a_workdir_scores_what_evaluate_scores(tmp_path, monkeypatch, weights):
+    """`gta_keras.predict --workdir` predicts with the average by default, as evaluate and
+    export do, with the training weights for evaluate.weights = 'raw', and leaves the
+    training weights in place after."""
+    model = _trained(steps=3)
+    # C's shadows random: three tiny steps leave the average's classes the weights'.
+    rng = np.random.default_rng(1)
+    classifier = {variable.path for variable in model.classifier.trainable_variables}
+    for variable, shadow in zip(model.player_variables("segmenter"),
+                                model.segmenter_average.shadows, strict=True):
+        if variable.path in classifier:
+            shadow.assign(rng.normal(0, 1, shadow.shape).astype("float32"))
+    raw = _segmenter(model)
+    checkpointer = checkpoints.Checkpointer(model, str(tmp_path / "checkpoints"))
+    monkeypatch.setattr(experiment, "restore", lambda workdir: (model, checkpointer))
+    if weights:
+        gin.bind_parameter("evaluate.weights", weights)
+    images = np.random.default_rng(0).integers(0, 256, (2,) + tiny.IMAGE_SIZE + (3,))
+    with predict.load_predictor(workdir=str(tmp_path)) as classes_fn:
+        predicted = classes_fn(images.astype(np.uint8))
+    _assert_equal(raw, _segmenter(model))
+    with averaging.weights_in(model, weights or "ema"):
+        expected = model.predict_classes(tf.constant(images, tf.float32), tiny.IMAGE_SIZE)
+    np.testing.assert_array_equal(predicted, expected)
+    with averaging.weights_in(model, "raw" if weights is None else "ema"):
+        other = model.predict_classes(tf.constant(images, tf.float32), tiny.IMAGE_SIZE)
+    assert np.any(predicted != other.numpy())  # The other weights answer otherwise.
+

@@ -165,6 +165,7 @@ def test_checkpoint_predicts_as_its_export(run, inputs, saved_model_run, tmp_pat
                           f"--output_dir={tmp_path}", root / "photos" / "a.png",
                           root / "photos" / "sub" / "b.jpg")
     cli.assert_ok(result)
+    assert "checkpoint of step 0, F and C's training weights" in result.stdout
     assert f"Wrote 2 of 2 images to {tmp_path}" in result.stdout
     # Named as files here; found in the photos folder by the export's run.
     for name, exported_name in (("a", "a"), ("b", "sub/b")):
@@ -234,9 +235,11 @@ def test_batches_hold_one_size_each(inputs):
 def test_an_export_base_folder_names_the_version_to_give(run):
     _, saved_model, _ = run
     with pytest.raises(predict.PredictError, match=r"holds export versions \[1\]"):
-        predict.load_predictor(saved_model=os.path.dirname(saved_model))
+        with predict.load_predictor(saved_model=os.path.dirname(saved_model)):
+            pass
     with pytest.raises(predict.PredictError, match="exactly one of"):
-        predict.load_predictor()
+        with predict.load_predictor():
+            pass
 
 
 def test_a_workdir_without_gin_files_needs_its_operative_config(tmp_path):

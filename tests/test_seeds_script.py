@@ -65,9 +65,11 @@ def test_a_split_only_some_runs_were_scored_on_is_summarised_over_those():
 def test_checkpoint_lines_name_each_seeds_step_and_the_rule():
     runs = [_run("source_only", 0, 0.1, 0.5, 0.1, step=1400),
             _run("source_only", 1, 0.2, 0.7, 0.3, step=900), _run("lsd", 0, 0.3, 0.8, 0.4)]
+    runs[2].update(weights="ema", segmenter_ema_decay=0.99)
     lines = summaries.checkpoint_lines(runs).splitlines()
-    assert "- source_only: 1400, 900 (best mIoU on target:tuning)" in lines
-    assert "- lsd: 1500 (best mIoU on target:tuning)" in lines
+    assert "- source_only: 1400, 900 (best mIoU on target:tuning; raw weights)" in lines
+    assert ("- lsd: 1500 (best mIoU on target:tuning; moving-average weights, decay 0.99)"
+            in lines)
 
 
 def test_gain_stats_on_known_numbers():
@@ -268,6 +270,7 @@ def test_eval_jsons_from_before_the_oracle_stamp_are_not_taken_for_label_free(tm
     old = [summaries.run_record("lsd", seed, str(tmp_path / f"run{seed}"), REPORT)
            for seed in (0, 1)]
     assert [r["oracle"] for r in old] == [False, None]
+    assert [r["weights"] for r in old] == ["raw", "raw"]  # Scored before averaging existed.
     assert old[1]["selection_split"] == "procedural_streets/realistic:tuning"
     assert summaries.any_oracle(old) is None
     assert summaries.any_oracle(old[:1]) is False

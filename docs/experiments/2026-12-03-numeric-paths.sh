@@ -1,0 +1,15 @@
+#!/bin/bash
+# Issue 19 item 4: the demo's gain over 5 seeds x 3 numeric paths on one machine.
+# Two lanes at once on a 2-core machine: the one-thread runs (one core each) beside the
+# default and no-oneDNN runs. A lane that is stopped and started again resumes: a finished
+# run is not trained again. The last command re-reads every run (evaluating each again,
+# which changes nothing) and writes runs/numerics/summary.{json,md} over all 30.
+set -e
+cd "$(dirname "$0")/../.."
+PY=.venv/bin/python
+common=(scripts/seeds.py --gin_file=gin/demo.gin --workdir=runs/numerics --seeds=5)
+mkdir -p runs/numerics
+$PY "${common[@]}" --numerics=one_thread > runs/numerics/lane_one_thread.log 2>&1 &
+$PY "${common[@]}" --numerics=default,no_onednn > runs/numerics/lane_default.log 2>&1
+wait
+$PY "${common[@]}" --numerics=default,no_onednn,one_thread > runs/numerics/summary.log 2>&1
