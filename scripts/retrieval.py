@@ -9,7 +9,10 @@ operative_config.gin, and the checkpoint its evaluation scored (the step in
 checkpoint_selection.json; the newest checkpoint when the run was never evaluated) is
 restored. Every image is resized to the run's eval size (`segmenter.eval_size`) and
 described by a layer of F average-pooled over space (`--layer`, fc7 by default, as the
-paper; `gta_keras/retrieval.py` says how and defines |A_k|, |B_k| and mAP).
+paper; `gta_keras/retrieval.py` says how and defines |A_k|, |B_k| and mAP). F holds the
+weights evaluation scored: the moving average of F and C when the run keeps one
+(`evaluate.weights` in its config chooses); with `--after_generator`, the training weights
+G was trained against. The JSON says which ("weights").
 
 Which images, per domain (the run's `make_train_dataset.source` and `.target`): the pool is
 the first `--pool_size` images of `--split` (train); the queries are the next
@@ -41,6 +44,7 @@ import gin
 import keras
 import numpy as np
 
+from gta_keras import averaging
 from gta_keras import checkpoints
 from gta_keras import configurables
 from gta_keras import experiment
@@ -230,12 +234,15 @@ def run_one(workdir, layer="fc7", after_generator=False, k_max=100, batch_size=5
     retrieval.check_layer(layer, after_generator, model.generator is not None)
     slices = plan(info, data_dir=data_dir, manual_dir=manual_dir, **plan_kwargs)
     size = tuple(info["eval_size"]) if info["eval_size"] else None
+    # F as evaluated; G after F only ever saw the training weights.
+    info["weights"] = "raw" if after_generator else experiment.scored_weights(model)
     sets = {}
-    for domain, spec in slices.items():
-        for role in ("pool", "queries"):
-            sets[domain, role] = retrieval.split_descriptors(
-                model, spec["dataset"], spec[role], layer, after_generator, size,
-                batch_size, data_dir, manual_dir)
+    with averaging.weights_in(model, info["weights"]):
+        for domain, spec in slices.items():
+            for role in ("pool", "queries"):
+                sets[domain, role] = retrieval.split_descriptors(
+                    model, spec["dataset"], spec[role], layer, after_generator, size,
+                    batch_size, data_dir, manual_dir)
     result = retrieval.retrieve(sets["source", "queries"], sets["target", "queries"],
                                 sets["source", "pool"], sets["target", "pool"], k_max)
     stacked = np.concatenate(list(sets.values()))

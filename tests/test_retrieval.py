@@ -169,17 +169,28 @@ def script():
     return module
 
 
-def _make_run(workdir, method):
+def _make_run(workdir, method, average_offset=None):
     """A smoke-sized run folder as training leaves it, without training: the operative
     config, a checkpoint at step 0 and, with other weights, one at step 3; and a
-    selection record that says step 0 was evaluated. Returns step 0's fc7 bias."""
+    selection record that says step 0 was evaluated. Returns step 0's fc7 bias.
+
+    With `average_offset`, the run keeps a moving average of F and C whose fc7 bias is
+    the weights' plus that offset."""
     gin.clear_config()
-    configurables.parse_gin([SMOKE], [f"build_model.method = '{method}'"])
+    bindings = [f"build_model.method = '{method}'"]
+    if average_offset is not None:
+        bindings.append("compile_model.segmenter_ema_decay = 0.9")
+    configurables.parse_gin([SMOKE], bindings)
     pipeline.make_train_dataset()  # As training does: its settings in the operative config.
     model = experiment.build_compiled_model(skip_imagenet_weights=True)
+    bias = model.embedder.get_layer("fc7").bias
+    if average_offset is not None:
+        for variable, shadow in zip(model.player_variables("segmenter"),
+                                    model.segmenter_average.shadows, strict=True):
+            if variable.path == bias.path:
+                shadow.assign(variable + average_offset)
     checkpointer = checkpoints.Checkpointer(model, checkpoints.checkpoint_directory(workdir))
     checkpointer.save()
-    bias = model.embedder.get_layer("fc7").bias
     evaluated = bias.numpy().copy()
     bias.assign(evaluated + 1.0)
     model.f_optimizer.iterations.assign(3)
@@ -278,6 +289,30 @@ def test_group_summary_mean_and_std(script):
 
 
 @pytest.mark.slow
+def test_f_holds_the_weights_evaluation_scored(script, tmp_path, monkeypatch):
+    """A run with a moving average: F's descriptors come from the average, as evaluation
+    scores it; after G, from the training weights G was trained against."""
+    workdir = str(tmp_path / "lsd_seed4")
+    evaluated = _make_run(workdir, "lsd", average_offset=5.0)
+    seen = []
+
+    def descriptors(model, *unused_args):
+        seen.append(model.embedder.get_layer("fc7").bias.numpy().copy())
+        return np.random.default_rng(len(seen)).normal(size=(4, 3)).astype("float32")
+
+    monkeypatch.setattr(retrieval, "split_descriptors", descriptors)
+    monkeypatch.setattr(script, "plan", lambda info, **unused: {
+        domain: {"dataset": "procedural_streets/realistic", "pool": "train[:4]",
+                 "queries": "train[4:8]"} for domain in ("source", "target")})
+    for after_generator, weights, offset in ((False, "ema", 5.0), (True, "raw", 0.0)):
+        seen.clear()
+        record = script.run_one(workdir, after_generator=after_generator, k_max=2)
+        assert record["weights"] == weights
+        assert len(seen) == 4
+        for bias in seen:
+            np.testing.assert_allclose(bias, evaluated + offset, rtol=1e-6)
+
+
 def test_the_command_on_two_tiny_runs(tiny_runs, tmp_path):
     dirs = [tiny_runs["source_only"][0], tiny_runs["lsd"][0]]
     result = cli.run_script("scripts/retrieval.py", f"--workdir={','.join(dirs)}",
@@ -298,6 +333,7 @@ def test_the_command_on_two_tiny_runs(tiny_runs, tmp_path):
         assert all(0 <= a <= k + 1 for k, a in enumerate(record["a_k"]))
         assert 0 < record["map_source_to_target"] <= 1
         assert record["descriptor_dims"] == 16
+        assert record["weights"] == "raw"  # The runs keep no moving average.
         assert record["slices"]["target"] == {"dataset": "procedural_streets/realistic",
                                               "pool": "train[0:6]",
                                               "queries": "validation[0:4]"}
