@@ -200,6 +200,14 @@ def test_imagenet_init_from_a_keras_vgg16_file(tmp_path):
     dense = tf.matmul(tf.reshape(pool5, (1, -1)), fc1_kernel) + fc1_bias
     conv = tf.nn.conv2d(pool5, fc6_kernel, 1, "VALID")[:, 0, 0] + fc6_bias
     np.testing.assert_allclose(conv, dense, rtol=1e-4, atol=1e-3)
+    # fc6 and fc7 as matrix products (embedder.fc_matmul) take the same weights, and fc6's
+    # centre position on a 7x7 pool5, which sees the whole window, computes fc1.
+    matmul = embedder_lib.build_embedder(fc_matmul=True)
+    vgg_init.initialize_embedder_from_vgg16(matmul, path)
+    for mine, theirs in zip(matmul.weights, embedder.weights, strict=True):
+        np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
+    centre = matmul.get_layer("fc6").convolution_op(pool5, fc6_kernel)[:, 3, 3] + fc6_bias
+    np.testing.assert_allclose(centre, dense, rtol=1e-4, atol=1e-3)
     small = embedder_lib.build_embedder(1 / 32, 8)
     with pytest.raises(ValueError, match="embedder.width_multiplier = 1.0"):
         vgg_init.initialize_embedder_from_vgg16(small, path)

@@ -50,6 +50,9 @@ class EmbedderConfig:
       recompute_blocks: in training, recompute F's VGG blocks in the backward pass
         instead of keeping their activations (`embedder.call_recomputing_blocks`): less
         memory at large sizes for one more forward pass of the blocks; same results.
+      fc_matmul: compute fc6 and fc7 as matrix products over image patches
+        (`patch_conv.PatchMatmulConv2D`): the same function, faster on CPU at the
+        paper's sizes; results equal to float rounding.
     """
     width_multiplier: float = 1.0
     fc_width: int = embedder_lib.FC_WIDTH
@@ -57,6 +60,7 @@ class EmbedderConfig:
     dropout: str = "elementwise"
     imagenet_weights: str = None
     recompute_blocks: bool = False
+    fc_matmul: bool = False
 
 
 @gin.configurable("classifier")
@@ -85,6 +89,10 @@ class GeneratorConfig:
       output_kernel_size: kernel of the last transposed conv; 8 in the reference.
       init: "glorot" or "normal_0.02" (the reference's N(0, 0.02) weights,
         U(-0.01, 0.01) biases).
+      stage1_matmul: compute the first 7x7 transposed conv, on fc7's small map, as a
+        matrix product over image patches (`patch_conv.PatchMatmulConv2DTranspose`):
+        the same function, faster on CPU at the paper's sizes; results equal to float
+        rounding.
     """
     width_multiplier: float = None
     blocks_per_stage: int = 2
@@ -93,6 +101,7 @@ class GeneratorConfig:
     norm_affine: bool = True
     output_kernel_size: int = 3
     init: str = "glorot"
+    stage1_matmul: bool = False
 
 
 @gin.configurable("discriminator")
@@ -220,7 +229,8 @@ def build_model(num_classes=19, method="lsd", reduction="sum",
                          "that judges images; method 'feature_d' judges F's features with "
                          "another D. Leave it False for 'feature_d'.")
     f = embedder_lib.build_embedder(embedder.width_multiplier, embedder.fc_width,
-                                    embedder.dropout_rate, embedder.dropout)
+                                    embedder.dropout_rate, embedder.dropout,
+                                    embedder.fc_matmul)
     if embedder.imagenet_weights and not skip_imagenet_weights:
         vgg_init.initialize_embedder_from_vgg16(f, embedder.imagenet_weights)
     pool4 = blocks.scaled_width(512, embedder.width_multiplier)
@@ -238,7 +248,8 @@ def build_model(num_classes=19, method="lsd", reduction="sum",
             embedder.fc_width, pool4, pool3,
             generator.width_multiplier or embedder.width_multiplier,
             generator.blocks_per_stage, generator.dropout_rate, generator.norm,
-            generator.norm_affine, generator.output_kernel_size, generator.init)
+            generator.norm_affine, generator.output_kernel_size, generator.init,
+            generator.stage1_matmul)
         d = discriminator_lib.build_discriminator(
             num_classes, d_width, discriminator.blocks_per_stage,
             discriminator.dropout_rate,

@@ -3,12 +3,13 @@
 import keras
 
 from gta_keras.models import blocks
+from gta_keras.models import patch_conv
 
 
 def build_generator(fc_width, pool4_channels, pool3_channels, width_multiplier=1.0,
                     blocks_per_stage=2, dropout_rate=0.5, norm="instance",
                     norm_affine=True, output_kernel_size=3, init="glorot",
-                    name="generator"):
+                    stage1_matmul=False, name="generator"):
     """Builds G.
 
     No noise input: dropout in every residual block is the source of randomness (paper
@@ -33,6 +34,9 @@ def build_generator(fc_width, pool4_channels, pool3_channels, width_multiplier=1
         the reference's, does not).
       output_kernel_size: kernel of the last transposed conv (8 in the reference code).
       init: "glorot" or "normal_0.02" (the reference's); see `blocks.conv_initializers`.
+      stage1_matmul: compute stage 1's 7x7 transposed conv, on fc7's small map, as a
+        matrix product over image patches (`patch_conv.PatchMatmulConv2DTranspose`): the
+        same layer and function, faster on CPU at the paper's sizes.
       name: model name.
 
     Returns:
@@ -43,8 +47,9 @@ def build_generator(fc_width, pool4_channels, pool3_channels, width_multiplier=1
     pool4 = keras.Input((None, None, pool4_channels), name="pool4")
     pool3 = keras.Input((None, None, pool3_channels), name="pool3")
 
-    def stage(x, filters, kernel_size, strides, stage_name):
-        x = keras.layers.Conv2DTranspose(
+    def stage(x, filters, kernel_size, strides, stage_name,
+              deconv=keras.layers.Conv2DTranspose):
+        x = deconv(
             blocks.scaled_width(filters, width_multiplier), kernel_size, strides=strides,
             padding="same", use_bias=blocks.conv_uses_bias(norm),
             name=f"{stage_name}_deconv", **blocks.conv_initializers(init))(x)
@@ -54,7 +59,9 @@ def build_generator(fc_width, pool4_channels, pool3_channels, width_multiplier=1
                                       norm_affine, init)
         return x
 
-    x = stage(fc7, 256, 7, 1, "stage1")
+    x = stage(fc7, 256, 7, 1, "stage1",
+              patch_conv.PatchMatmulConv2DTranspose if stage1_matmul
+              else keras.layers.Conv2DTranspose)
     x = stage(x, 512, 3, 2, "stage2")
     x = keras.layers.Concatenate(name="concat_pool4")([x, pool4])
     x = stage(x, 256, 3, 2, "stage3")

@@ -1,0 +1,145 @@
+"""`embedder.fc_matmul` and `generator.stage1_matmul`: fc6, fc7 and G's first transposed
+conv as patches times the kernel matrix, the same functions as the convolutions, forward,
+backward and over training steps."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from gta_keras import configurables
+from gta_keras.models import embedder as embedder_lib
+from gta_keras.models import factory
+from gta_keras.models import patch_conv
+from tests import tiny
+
+
+@pytest.mark.parametrize("kernel,padding,map_size", [
+    (7, "same", (5, 10)),   # fc6 at 320x160
+    (7, "same", (3, 2)),    # a map smaller than the kernel: mostly padding
+    (3, "same", (4, 6)),
+    (1, "valid", (5, 10)),  # fc7
+])
+def test_outputs_and_gradients_equal_the_convolution(kernel, padding, map_size):
+    rng = np.random.default_rng(0)
+    images = tf.constant(rng.normal(size=(2,) + map_size + (6,)).astype("float32"))
+    plain = keras.layers.Conv2D(5, kernel, padding=padding, activation="relu")
+    matmul = patch_conv.PatchMatmulConv2D(5, kernel, padding=padding, activation="relu")
+    _assert_same_layer(plain, matmul, images, rng)
+    assert matmul(images).shape == (2,) + map_size + (5,)
+
+
+@pytest.mark.parametrize("kernel,map_size,use_bias", [
+    (7, (5, 10), False),  # G's stage 1 at 320x160 (no bias before its norm)
+    (7, (3, 2), True),
+    (3, (4, 6), True),
+])
+def test_transposed_outputs_and_gradients_equal_the_transposed_convolution(
+        kernel, map_size, use_bias):
+    rng = np.random.default_rng(1)
+    images = tf.constant(rng.normal(size=(2,) + map_size + (6,)).astype("float32"))
+    plain = keras.layers.Conv2DTranspose(5, kernel, padding="same", use_bias=use_bias,
+                                         activation="relu")
+    matmul = patch_conv.PatchMatmulConv2DTranspose(5, kernel, padding="same",
+                                                   use_bias=use_bias, activation="relu")
+    _assert_same_layer(plain, matmul, images, rng)
+
+
+def _assert_same_layer(plain, matmul, images, rng):
+    """Same weights in both layers: same outputs, and gradients of every input."""
+    plain.build(images.shape)
+    matmul.build(images.shape)
+    assert len(plain.weights) == len(matmul.weights) > 0
+    for target, source in zip(matmul.weights, plain.weights, strict=True):
+        assert target.shape == source.shape
+        target.assign(rng.normal(size=source.shape).astype("float32"))
+        source.assign(target)
+    results = []
+    for layer in (plain, matmul):
+        with tf.GradientTape() as tape:
+            tape.watch(images)
+            outputs = layer(images)
+            loss = tf.reduce_sum(outputs * tf.cos(outputs))  # not linear in the outputs
+        results.append([outputs] + tape.gradient(loss, [images] + layer.weights))
+    assert results[0][0].shape == results[1][0].shape
+    assert np.count_nonzero(results[0][0]) > 0
+    for want, got in zip(*results, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize("layer_class,plain_class", [
+    (patch_conv.PatchMatmulConv2D, keras.layers.Conv2D),
+    (patch_conv.PatchMatmulConv2DTranspose, keras.layers.Conv2DTranspose),
+])
+def test_under_mixed_bfloat16_they_compute_in_bfloat16_and_track_float32(layer_class,
+                                                                        plain_class):
+    rng = np.random.default_rng(2)
+    images = tf.constant(rng.normal(size=(1, 5, 10, 8)).astype("float32"))
+    plain = plain_class(6, 7, padding="same")
+    plain.build(images.shape)
+    for variable in plain.weights:
+        variable.assign(rng.normal(size=variable.shape).astype("float32"))
+    matmul = layer_class(6, 7, padding="same", dtype="mixed_bfloat16")
+    matmul.build(images.shape)
+    for target, source in zip(matmul.weights, plain.weights, strict=True):
+        target.assign(source)
+    assert matmul.kernel.dtype == "float32"  # Kept in float32, computed in bfloat16.
+    outputs = matmul(images)
+    assert outputs.dtype == tf.bfloat16
+    want = plain(images).numpy()
+    # bfloat16 keeps 8 bits of mantissa: a relative error of 2^-8 per product and sum.
+    scale = np.abs(want).max()
+    np.testing.assert_allclose(tf.cast(outputs, tf.float32), want, atol=0.02 * scale)
+
+
+def test_other_convolutions_are_refused_naming_the_layer_to_use():
+    for kwargs in ({"strides": 2, "padding": "same"}, {"dilation_rate": 2, "padding": "same"},
+                   {"padding": "valid"}):
+        with pytest.raises(ValueError, match="use keras.layers.Conv2D"):
+            patch_conv.PatchMatmulConv2D(4, 3, **kwargs)
+    for kernel, kwargs in ((7, {"strides": 2, "padding": "same"}), (7, {"padding": "valid"}),
+                           (4, {"padding": "same"})):
+        with pytest.raises(ValueError, match="use keras.layers.Conv2DTranspose"):
+            patch_conv.PatchMatmulConv2DTranspose(4, kernel, **kwargs)
+
+
+def test_the_embedder_keeps_its_layers_and_variables():
+    """Same names and shapes: checkpoints and ImageNet weights load either way."""
+    plain = embedder_lib.build_embedder(1 / 32, 8)
+    matmul = embedder_lib.build_embedder(1 / 32, 8, fc_matmul=True)
+    assert [(w.path, w.shape) for w in plain.weights] == [
+        (w.path, w.shape) for w in matmul.weights]
+    assert isinstance(matmul.get_layer("fc6"), patch_conv.PatchMatmulConv2D)
+    assert isinstance(matmul.get_layer("fc7"), patch_conv.PatchMatmulConv2D)
+    assert type(plain.get_layer("fc6")) is keras.layers.Conv2D
+
+
+def _trained(matmul, steps=3):
+    keras.utils.set_random_seed(0)
+    model = factory.build_model(
+        num_classes=tiny.NUM_CLASSES, method="lsd",
+        embedder=factory.EmbedderConfig(width_multiplier=1 / 32, fc_width=8,
+                                        fc_matmul=matmul),
+        generator=factory.GeneratorConfig(stage1_matmul=matmul))
+    model.compile(*(configurables.adam(1e-3) for _ in range(3)), run_eagerly=True)
+    model.build_optimizers()
+    layers = (model.embedder.get_layer("fc6"), model.embedder.get_layer("fc7"),
+              model.generator.get_layer("stage1_deconv"))
+    assert [type(layer).__module__ == patch_conv.__name__ for layer in layers] == [matmul] * 3
+    initial = tiny.snapshot(model.trainable_variables)
+    losses = [{k: float(v) for k, v in model.train_step(tiny.batch(seed=s)).items()}
+              for s in range(steps)]
+    return model, losses, initial
+
+
+def test_training_steps_equal_the_convolution_steps():
+    """The issue's equality test: three lsd steps (dropout on, same seed) take the same
+    losses and updates; each variable's whole update within 0.1% (see
+    `tiny.assert_same_training` for why not bit for bit)."""
+    plain, plain_losses, initial = _trained(matmul=False)
+    matmul, matmul_losses, matmul_initial = _trained(matmul=True)
+    for a, b in zip(initial, matmul_initial, strict=True):
+        np.testing.assert_array_equal(a, b)  # The same start: only the computation differs.
+    tiny.assert_same_training(matmul_losses, tiny.snapshot(matmul.trainable_variables),
+                              plain_losses, tiny.snapshot(plain.trainable_variables),
+                              initial, update_tolerance=1e-3)
