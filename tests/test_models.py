@@ -18,11 +18,12 @@ from gta_keras.models import vgg_init
 from tests import tiny
 
 
-def _tiny_players(num_classes=3, width=1 / 32, fc_width=8):
-    embedder = embedder_lib.build_embedder(width, fc_width)
+def _tiny_players(num_classes=3, width=1 / 32, fc_width=8, matmul=False):
+    embedder = embedder_lib.build_embedder(width, fc_width, fc_matmul=matmul)
     pool4, pool3 = blocks.scaled_width(512, width), blocks.scaled_width(256, width)
     classifier = classifier_lib.build_classifier(num_classes, fc_width, pool4, pool3)
-    generator = generator_lib.build_generator(fc_width, pool4, pool3, width)
+    generator = generator_lib.build_generator(fc_width, pool4, pool3, width,
+                                              stage1_matmul=matmul)
     discriminator = discriminator_lib.build_discriminator(num_classes, width)
     return embedder, classifier, generator, discriminator
 
@@ -153,9 +154,10 @@ def test_bilinear_initializer_round_trip():
         init((4, 4, 2, 3))
 
 
-@pytest.mark.parametrize("index", range(4))
-def test_every_player_config_round_trips(index):
-    player = _tiny_players()[index]
+@pytest.mark.parametrize("index,matmul", [(i, False) for i in range(4)]
+                         + [(0, True), (2, True)])  # F and G with their matrix-product layers
+def test_every_player_config_round_trips(index, matmul):
+    player = _tiny_players(matmul=matmul)[index]
     config = player.get_config()
     # from_config consumes the dict it is given.
     rebuilt = keras.Model.from_config(copy.deepcopy(config))

@@ -19,6 +19,7 @@ import keras
 import tensorflow as tf
 
 
+@keras.saving.register_keras_serializable(package="gta_keras")  # Configs round-trip.
 class PatchMatmulConv2D(keras.layers.Conv2D):
     """`keras.layers.Conv2D`, stride 1, computed as patches times the kernel matrix.
 
@@ -46,6 +47,7 @@ class PatchMatmulConv2D(keras.layers.Conv2D):
         return patch_matmul(inputs, kernel)
 
 
+@keras.saving.register_keras_serializable(package="gta_keras")
 class PatchMatmulConv2DTranspose(keras.layers.Conv2DTranspose):
     """`keras.layers.Conv2DTranspose`, stride 1, "same", odd kernel, as patches times a
     matrix.
