@@ -17,7 +17,8 @@ achieved GFLOP/s; the best float32 matmul GFLOP/s of TensorFlow and numpy in the
 and the step's utilisation of TensorFlow's; seconds per image of the exported SavedModel
 at `--export_size`; images per second of the demo's real input pipeline alone (and the
 demo's own lsd step, to compare); peak memory of one step at `--memory_size`, measured in
-a child process of its own so that the figure is clean.
+child processes of their own so that the figure is clean (`--memory_repeats` of them: the
+largest peak, and each).
 
 Timings are only comparable within one run (as ratios), on one machine: the machines this
 runs on are shared.
@@ -68,6 +69,9 @@ flags.DEFINE_integer("fc_width", 4096, "Paper mode: embedder.fc_width.")
 flags.DEFINE_integer("num_classes", 19, "Paper mode: classes.")
 flags.DEFINE_string("memory_size", "512x1024",
                     "Paper mode: HxW of the peak-memory step (its own process); '' skips.")
+flags.DEFINE_integer("memory_repeats", 3,
+                     "Paper mode: processes measuring the peak-memory step; the peak is the "
+                     "largest (it moves by up to 0.8 GiB between processes).")
 flags.DEFINE_string("export_size", "512x1024",
                     "Paper mode: HxW of the exported SavedModel's input and serving size.")
 flags.DEFINE_integer("export_repeats", 3, "Paper mode: timed calls of the SavedModel.")
@@ -432,6 +436,22 @@ def run_memory_child(memory_size):
     return json.loads(lines[-1])
 
 
+def measure_peak_memory(memory_size, repeats):
+    """`run_memory_child` `repeats` times: the run with the largest peak, with every
+    run's peak in "peak_rss_gib_runs".
+
+    Which tensors are alive at once depends on the order two threads run the ops in, so
+    the peak of the same step moved from 7.67 to 8.11 GiB between three processes
+    (docs/performance.md); one process would report a draw, not the peak.
+    """
+    runs = [run_memory_child(memory_size) for _ in range(max(repeats, 1))]
+    failed = [run for run in runs if "error" in run]
+    if failed:
+        return failed[0]
+    largest = max(runs, key=lambda run: run["peak_rss_gib"])
+    return dict(largest, peak_rss_gib_runs=[run["peak_rss_gib"] for run in runs])
+
+
 def paper_main():
     image_size = _size(FLAGS.size)
     steps = FLAGS.steps or 5
@@ -445,7 +465,8 @@ def paper_main():
     # First, while this process is still small: the child's memory figure is its own,
     # but the machine's free memory is shared.
     memory_size = _size(FLAGS.memory_size) if FLAGS.memory_size else None
-    results["peak_memory_step"] = run_memory_child(memory_size) if memory_size else None
+    results["peak_memory_step"] = (measure_peak_memory(memory_size, FLAGS.memory_repeats)
+                                   if memory_size else None)
     print("peak_memory_step:", json.dumps(results["peak_memory_step"]), file=sys.stderr)
     results["matmul_gflops_per_second"] = best_matmul_rates(FLAGS.matmul_size)
     results.update(pipeline_images_per_second=None, demo_lsd_seconds_per_step=None,
