@@ -358,6 +358,9 @@ def test_the_export_serves_the_average(tmp_path):
         assert json.load(f) == {"step": 3, "weights": "ema", "segmenter_ema_decay": DECAY,
                                 "serving_size": list(tiny.IMAGE_SIZE),
                                 "upsampling": model.upsampling}
+    # `gta_keras.predict --saved_model` says so before predicting.
+    assert predict._export_weights_text(path) == (
+        ", step 3, the moving average of F and C's weights")
 
 
 @pytest.mark.parametrize("weights", [None, "raw"])
