@@ -80,6 +80,12 @@ def resolve(weights, decay, parameter="evaluate.weights"):
     return weights
 
 
+def describe(weights):
+    """How messages name `weights` ("ema" or "raw")."""
+    return ("the moving average of F and C's weights" if weights == "ema"
+            else "F and C's training weights")
+
+
 def saved_decay(path):
     """The decay of the average a checkpoint holds, or None if it holds none."""
     reader = tf.train.load_checkpoint(path)

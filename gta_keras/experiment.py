@@ -587,8 +587,8 @@ def export(model, checkpointer, workdir, serving_size=None, weights=None):
         path = export_lib.export_segmenter(model.embedder, model.classifier,
                                            runs.export_base(workdir), step, serving_size,
                                            model.upsampling, record)
-    average = " (the moving average of its weights)" if weights == "ema" else ""
-    print(f"Exported the segmenter{average} to {path}", flush=True)
+    which = " (the moving average of its weights)" if weights == "ema" else ""
+    print(f"Exported the segmenter{which} to {path}", flush=True)
     return path
 
 

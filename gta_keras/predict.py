@@ -141,12 +141,7 @@ def _export_weights_text(path):
         return ""
     with open(record_path) as f:
         record = json.load(f)
-    return f", step {record['step']}, {_weights_text(record['weights'])}"
-
-
-def _weights_text(weights):
-    return ("the moving average of F and C's weights" if weights == "ema"
-            else "F and C's training weights")
+    return f", step {record['step']}, {averaging.describe(record['weights'])}"
 
 
 @contextlib.contextmanager
@@ -164,7 +159,7 @@ def _checkpoint_predictor(workdir):
         return model.predict_classes(tf.cast(images, tf.float32), tf.shape(images)[1:3])
 
     print(f"Predicting with {workdir}'s checkpoint of step {checkpointer.step}, "
-          f"{_weights_text(weights)}.", flush=True)
+          f"{averaging.describe(weights)}.", flush=True)
     with averaging.weights_in(model, weights):
         yield lambda images: classes(tf.constant(images, tf.uint8)).numpy()
 

@@ -67,8 +67,7 @@ def _trained(fused, steps=3):
     model.compile(*(configurables.adam(1e-3, fused=fused) for _ in range(3)),
                   run_eagerly=True)  # a tiny model steps faster eagerly than traced
     model.build_optimizers()
-    losses = [{k: float(v) for k, v in model.train_step(tiny.batch(seed=s)).items()}
-              for s in range(steps)]
+    losses = tiny.step_losses(model, steps)
     return model, losses, initial
 
 

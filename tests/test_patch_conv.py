@@ -127,8 +127,7 @@ def _trained(matmul, steps=3):
               model.generator.get_layer("stage1_deconv"))
     assert [type(layer).__module__ == patch_conv.__name__ for layer in layers] == [matmul] * 3
     initial = tiny.snapshot(model.trainable_variables)
-    losses = [{k: float(v) for k, v in model.train_step(tiny.batch(seed=s)).items()}
-              for s in range(steps)]
+    losses = tiny.step_losses(model, steps)
     return model, losses, initial
 
 

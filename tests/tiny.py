@@ -79,6 +79,13 @@ def changed(before, variables):
     return [not np.array_equal(b, v.numpy()) for b, v in zip(before, variables)]
 
 
+def step_losses(model, steps):
+    """Calls `model.train_step` on `batch(seed=0)`, `batch(seed=1)`, ...; each step's
+    losses as floats."""
+    return [{name: float(value) for name, value in model.train_step(batch(seed=s)).items()}
+            for s in range(steps)]
+
+
 def train_one_step(model, triplet):
     """Runs one `train_step` through Keras `fit`, as training does; returns its logs."""
     history = model.fit(tf.data.Dataset.from_tensors(triplet), epochs=1, verbose=0)
