@@ -197,6 +197,11 @@ def miou_by_split(run_dir):
     return scores
 
 
+# How the summaries' mean ± std is meant, said where they print it: the population std
+# (numpy's default). The paired gains' std and interval use the sample std (n - 1).
+STD_NOTE = "std with n in the denominator"
+
+
 def mean_std(values):
     """{"mean", "std"} of values (None ignored), population std as numpy's default."""
     values = np.asarray([v if v is not None else np.nan for v in values], np.float64)

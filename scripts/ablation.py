@@ -143,7 +143,7 @@ def report_text(summary):
     gains = summaries.gain_text(summary.get("gains", {}))
     oracle = summaries.oracle_text(summary["runs"])
     return (f"{oracle + chr(10) if oracle else ''}"
-            f"mIoU (%) on {summary['report']}, mean ± std over seeds "
+            f"mIoU (%) on {summary['report']}, mean ± std ({summaries.STD_NOTE}) over seeds "
             f"{', '.join(str(s) for s in summary['seeds'])} × numeric paths "
             f"{', '.join(paths)}; gap closed = (method − "
             f"source_only) / (target_only − source_only), from the means.\n\n"

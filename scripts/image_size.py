@@ -225,7 +225,8 @@ def report_text(summary):
         for name, info in summary["by_size"][size]["methods"].items()
         if info.get("seconds") is not None)
     return (f"{oracle + chr(10) if oracle else ''}"
-            f"mIoU (%) on {summary['report']}, mean ± std over seeds {seeds} (in bold: the "
+            f"mIoU (%) on {summary['report']}, mean ± std ({summaries.STD_NOTE}) over seeds "
+            f"{seeds} (in bold: the "
             f"mean gain over source_only, paired by seed); sizes height x width. Seconds "
             f"per image measured in each run on this machine: training from epoch to epoch "
             f"(each process's first epoch left out), evaluation of the reported split "

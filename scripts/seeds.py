@@ -75,7 +75,8 @@ def report_text(summary):
                                     for path, stat in info["miou_by_numerics"].items()) + "\n"
         for method, info in methods.items()) if len(paths) > 1 else ""
     if by_path:
-        by_path = f"mIoU (%) per numeric path, mean ± std over seeds:\n\n{by_path}\n"
+        by_path = (f"mIoU (%) per numeric path, mean ± std ({summaries.STD_NOTE}) over "
+                   f"seeds:\n\n{by_path}\n")
     gains = summaries.gain_text(summary["gains"])
     mismatches = "".join(
         f"- {run['method']} seed {run['seed']}: asked for {run['numerics']}, its eval JSON's "
@@ -89,7 +90,8 @@ def report_text(summary):
             else f"{seed_text} ({paths[0]} numerics)")
     oracle = summaries.oracle_text(records)
     return (f"{oracle + chr(10) if oracle else ''}"
-            f"IoU (%) on {summary['report']}, mean ± std over {over}\n\n"
+            f"IoU (%) on {summary['report']}, mean ± std ({summaries.STD_NOTE}) over "
+            f"{over}\n\n"
             f"{markdown_table(methods)}\n"
             f"{gains + chr(10) if gains else ''}{by_path}{mismatches}"
             f"mIoU (%) of every evaluated split:\n\n{splits}\n{checkpoint_lines(records)}\n"

@@ -75,6 +75,8 @@ def test_table_mean_std_and_gap_closed(ablation, tmp_path):
     assert methods["target_only"]["reads_target_labels"] is True
     assert methods["lsd"]["reads_target_labels"] is False
     table = (tmp_path / "ablation.md").read_text()
+    # 18% and 22%: std 2.0 with n in the denominator, as the header says (2.8 with n - 1).
+    assert "mean ± std (std with n in the denominator) over seeds" in table
     assert "| Source-only (`source_only`) | 20.0 ± 2.0 | 0% | 2 | 22.2 |" in table
     assert "| Ours (full) (`lsd`) | 42.0 ± 2.0 | 55% | 2 | 34.5 |" in table
     assert "| Target-only (upper bound) (`target_only`) | 60.0 ± 0.0 | 100% | 2 | - |" in table

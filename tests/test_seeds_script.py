@@ -197,7 +197,8 @@ def test_each_numeric_path_is_the_subprocess_environment(seeds, tmp_path, monkey
     assert [r["stamped_numerics"] for r in saved["runs"]][:3] == [
         "default", "no_onednn", "one_thread"]
     text = (tmp_path / "summary.md").read_text()
-    assert "2 seeds × numeric paths default, no_onednn, one_thread" in text
+    assert ("mean ± std (std with n in the denominator) over 2 seeds × numeric paths "
+            "default, no_onednn, one_thread") in text
     assert "| 1 | one_thread | 20.0 | 14.0 | -6.0 |" in text
     assert "mean +1.5" in text and "min -6.0" in text and "lsd ahead in 83%" in text
     assert "numeric path" in text and "Runs on another numeric path" not in text
