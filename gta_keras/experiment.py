@@ -286,8 +286,12 @@ def _health_data(model, settings, data_dir, manual_dir):
     if validation is None:
         validation = f"{source}:validation"
     try:
-        batches = health.load_batches(specs, settings["num_images"],
-                                      _train_data_setting("image_size"), data_dir,
+        splits = {}
+        for domain, spec in specs.items():
+            name, split = runs.parse_dataset_spec(spec)
+            splits[domain] = (name, _first_frames(name, split, settings["num_images"],
+                                                  data_dir, manual_dir))
+        batches = health.load_batches(splits, _train_data_setting("image_size"), data_dir,
                                       manual_dir)
         if not validation:  # "" turns the score off.
             return health.HealthData(batches, None, None)
@@ -313,6 +317,9 @@ def _first_frames(name, split, count, data_dir, manual_dir):
 
     TFDS refuses a slice longer than its split ("validation[:100]" of a 2-frame split), so
     a small validation split (a user's own data, the tests' dummy downloads) is read whole.
+    Reading the slice to its end, rather than the first frames of the whole split, also
+    keeps TFDS's in-memory cache of a small split from warning that it was read only in
+    part.
     """
     splits = pipeline.prepare_split(name, data_dir, manual_dir).info.splits
     if split in splits and splits[split].num_examples <= count:
@@ -615,9 +622,10 @@ def save_figure(model, workdir, datasets=(), num_images=3, data_dir=None,
     blocks = []
     for spec in datasets:
         name, split = runs.parse_dataset_spec(spec)
+        split = _first_frames(name, split, num_images, data_dir, manual_dir)
         dataset = pipeline.make_eval_dataset(name, split, num_images, data_dir=data_dir,
                                              manual_dir=manual_dir)
-        images, labels = next(iter(dataset))
+        images, labels = list(dataset)[0]  # One batch, read to its end: `_first_frames`.
         blocks.append(figures.prediction_rows(model, images, labels))
     path = runs.figure_path(workdir)
     figures.save_grid(blocks, path, column_titles=figures.prediction_column_titles(model),

@@ -110,13 +110,14 @@ def settings(every_steps=None, num_images=2, validation=None, validation_images=
             "batch_size": batch_size, "max_panel_width": max_panel_width}
 
 
-def load_batches(specs, num_images, image_size, data_dir=None, manual_dir=None,
+def load_batches(splits, image_size, data_dir=None, manual_dir=None,
                  load_fn=pipeline.load_split):
-    """The fixed batches: the first frames of each split, resized to `image_size`.
+    """The fixed batches: every frame of each split, resized to `image_size`.
 
     Args:
-      specs: {domain: "name:split"}.
-      num_images: frames per domain (fewer if the split has fewer).
+      splits: {domain: (TFDS name, split)}, each split the frames wanted, a slice such as
+        "validation[:2]". It is read to its end: TFDS caches a small split in memory, and
+        a cache read only in part is discarded with a warning.
       image_size: (height, width), the training size.
       data_dir: TFDS data dir.
       manual_dir: folder of manual downloads.
@@ -126,13 +127,12 @@ def load_batches(specs, num_images, image_size, data_dir=None, manual_dir=None,
       {domain: (images float32 [n, H, W, 3], labels uint8 [n, H, W, 1])}.
     """
     batches = {}
-    for domain, spec in specs.items():
-        name, _, split = spec.rpartition(":")
+    for domain, (name, split) in splits.items():
         # Batches of one: frames of one split may differ in size (GTA5).
         frames = pipeline.make_eval_dataset(name, split, 1, data_dir=data_dir,
                                             manual_dir=manual_dir, load_fn=load_fn)
         images, labels = [], []
-        for image, label in frames.take(num_images):
+        for image, label in frames:
             images.append(preprocessing.resize_images(image, image_size))
             labels.append(preprocessing.resize_labels(label, image_size))
         batches[domain] = (tf.concat(images, 0).numpy(), tf.concat(labels, 0).numpy())

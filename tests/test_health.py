@@ -216,3 +216,30 @@ def test_a_validation_split_smaller_than_the_score_size_is_read_whole(monkeypatc
     assert experiment._first_frames("gta5", "train", 100, None, None) == "train[:100]"
     # A split TFDS does not list is left for check_split to name.
     assert experiment._first_frames("gta5", "test", 100, None, None) == "test[:100]"
+
+
+def test_the_fixed_batches_are_every_frame_of_the_named_slices():
+    """`load_batches` reads each split it is given to its end, resized to the training size.
+
+    `experiment` hands it the slice of the first frames ("validation[:2]"): a slice read to
+    its end is what spares TFDS's cache of a small split its "read only in part" warning.
+    """
+    asked = []
+
+    def load_fn(name, split, data_dir=None, manual_dir=None):
+        asked.append((name, split))
+        sizes = [(40, 60), (64, 128), (32, 32)]  # Frames of one split may differ in size.
+        images = [tf.fill([h, w, 3], tf.constant(i, tf.uint8))
+                  for i, (h, w) in enumerate(sizes)]
+        labels = [tf.zeros([h, w, 1], tf.uint8) for h, w in sizes]
+        return tf.data.Dataset.from_generator(
+            lambda: zip(images, labels),
+            output_signature=(tf.TensorSpec([None, None, 3], tf.uint8),
+                              tf.TensorSpec([None, None, 1], tf.uint8)))
+
+    batches = health.load_batches({"source": ("procedural_streets/synthetic",
+                                              "validation[:3]")}, (32, 64), load_fn=load_fn)
+    images, labels = batches["source"]
+    assert asked == [("procedural_streets/synthetic", "validation[:3]")]
+    assert images.shape == (3, 32, 64, 3) and labels.shape == (3, 32, 64, 1)
+    assert [float(image.mean()) for image in images] == [0.0, 1.0, 2.0]
