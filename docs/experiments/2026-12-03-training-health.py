@@ -72,6 +72,12 @@ SPECS = {"source": "procedural_streets/synthetic:validation",
 FIT_CHECKPOINTS = (600, 1500, 3000)
 
 
+def first_frames(count):
+    """SPECS as `health.load_batches` takes them: each split's first `count` frames."""
+    return {domain: (spec.rpartition(":")[0], f"{spec.rpartition(':')[2]}[:{count}]")
+            for domain, spec in SPECS.items()}
+
+
 def l1(a, b):
     return float(np.mean(np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64))))
 
@@ -240,9 +246,9 @@ def main(argv):
     result = {"initial_gradient_share": gradient_share(initial)}
     model, checkpointer = experiment.restore(FLAGS.workdir)
     result["step"] = checkpointer.step
-    batches = health.load_batches(SPECS, 4, size)
+    batches = health.load_batches(first_frames(4), size)
     result["reconstruction"], images = reconstruction(model, batches, size)
-    eight = health.load_batches(SPECS, 8, size)
+    eight = health.load_batches(first_frames(8), size)
     result["confusion"] = {
         "inference": confusion(model, eight, False, False),
         "g_dropout_on": confusion(model, eight, False, True, draws=5),
