@@ -31,10 +31,10 @@ def model(method="lsd", seed=0, **kwargs):
     return built
 
 
-def batch(batch_size=2, seed=0):
+def batch(batch_size=2, seed=0, image_size=IMAGE_SIZE):
     """A (source images, source labels, target images) triplet of random data."""
     rng = np.random.default_rng(seed)
-    shape = (batch_size,) + IMAGE_SIZE
+    shape = (batch_size,) + tuple(image_size)
     source = rng.uniform(0, 255, shape + (3,)).astype("float32")
     labels = rng.integers(0, NUM_CLASSES, shape + (1,)).astype("uint8")
     labels[:, :2] = 255  # some void
@@ -79,10 +79,11 @@ def changed(before, variables):
     return [not np.array_equal(b, v.numpy()) for b, v in zip(before, variables)]
 
 
-def step_losses(model, steps):
-    """Calls `model.train_step` on `batch(seed=0)`, `batch(seed=1)`, ...; each step's
-    losses as floats."""
-    return [{name: float(value) for name, value in model.train_step(batch(seed=s)).items()}
+def step_losses(model, steps, image_size=IMAGE_SIZE):
+    """Calls `model.train_step` on `batch(seed=0)`, `batch(seed=1)`, ... of `image_size`;
+    each step's losses as floats."""
+    return [{name: float(value)
+             for name, value in model.train_step(batch(seed=s, image_size=image_size)).items()}
             for s in range(steps)]
 
 
