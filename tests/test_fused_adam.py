@@ -67,13 +67,14 @@ def _trained(fused, steps=3):
     model.compile(*(configurables.adam(1e-3, fused=fused) for _ in range(3)),
                   run_eagerly=True)  # a tiny model steps faster eagerly than traced
     model.build_optimizers()
-    losses = tiny.step_losses(model, steps)
+    losses = tiny.step_losses(model, steps, image_size=tiny.COMPARISON_SIZE)
     return model, losses, initial
 
 
 def test_training_steps_with_fused_adam_equal_the_keras_adam_steps():
     """The issue's equality test: same losses and updated weights on a fixed input and
-    seed, every player (F's kernels and biases have their own optimizers).
+    seed (at `tiny.COMPARISON_SIZE`), every player (F's kernels and biases have their own
+    optimizers).
 
     After the first step the two runs' gradients differ by the rounding of the first
     update (see `tiny.assert_same_training`); each variable's whole update must agree to

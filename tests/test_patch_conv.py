@@ -128,15 +128,6 @@ def test_the_embedder_keeps_its_layers_and_variables():
     assert type(plain.get_layer("fc6")) is keras.layers.Conv2D
 
 
-# Twice IMAGE_SIZE's sides. At 32x64, G's first stage works on fc7's 1x2 map, and its
-# instance norms normalise two values per channel: the gradient of the convolution before
-# them is mostly cancellation, and Adam turns its rounding into visible updates. On an
-# AVX2-only AMD EPYC one such kernel (stage1_res1_conv) ended 1.08e-3 of its update apart
-# while every other variable stayed under 1e-4; at 64x128 (a 2x4 map) all stay under
-# 4e-5 there. The size conditions the comparison; the tolerance is unchanged.
-TRAINING_SIZE = (64, 128)
-
-
 def _trained(matmul, steps=3):
     keras.utils.set_random_seed(0)
     model = factory.build_model(
@@ -150,14 +141,14 @@ def _trained(matmul, steps=3):
               model.generator.get_layer("stage1_deconv"))
     assert [type(layer).__module__ == patch_conv.__name__ for layer in layers] == [matmul] * 3
     initial = tiny.snapshot(model.trainable_variables)
-    losses = tiny.step_losses(model, steps, image_size=TRAINING_SIZE)
+    losses = tiny.step_losses(model, steps, image_size=tiny.COMPARISON_SIZE)
     return model, losses, initial
 
 
 def test_training_steps_equal_the_convolution_steps():
-    """The issue's equality test: three lsd steps at TRAINING_SIZE (dropout on, same
-    seed) take the same losses and updates; each variable's whole update within 0.1% (see
-    `tiny.assert_same_training` for why not bit for bit)."""
+    """The issue's equality test: three lsd steps at `tiny.COMPARISON_SIZE` (dropout on,
+    same seed) take the same losses and updates; each variable's whole update within 0.1%
+    (see `tiny.assert_same_training` for why not bit for bit)."""
     plain, plain_losses, initial = _trained(matmul=False)
     matmul, matmul_losses, matmul_initial = _trained(matmul=True)
     for a, b in zip(initial, matmul_initial, strict=True):

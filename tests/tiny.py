@@ -11,6 +11,15 @@ from gta_keras.models import factory
 NUM_CLASSES = 5
 IMAGE_SIZE = (32, 64)
 EMBEDDER = factory.EmbedderConfig(width_multiplier=1 / 32, fc_width=8)
+# For tests that compare two ways of computing training steps (`assert_same_training`):
+# twice IMAGE_SIZE's sides. At 32x64, G's first stage works on fc7's 1x2 map, and its
+# instance norms normalise two values per channel: the gradient of the convolution
+# before them is mostly cancellation, and Adam turns its rounding into visible updates.
+# On an AVX2-only AMD EPYC one such kernel (stage1_res1_conv) ended 1.08e-3 of its
+# update apart with the patch-matmul layers (4.8e-4 with fused Adam) while every other
+# variable stayed under 2e-4; at 64x128 (a 2x4 map) all stay under 2e-4 there, in the
+# same time (eager steps of a tiny model cost their Python, not their pixels).
+COMPARISON_SIZE = (64, 128)
 
 
 def model(method="lsd", seed=0, **kwargs):
