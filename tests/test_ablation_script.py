@@ -176,13 +176,15 @@ def test_numeric_paths_run_in_their_own_folders_and_environments(ablation, tmp_p
 
 
 @pytest.mark.slow
-def test_real_command_line_on_smoke_two_methods_one_seed(tmp_path):
+def test_real_command_line_on_smoke_two_methods_one_seed(tmp_path, demo_data_dir):
     """One real invocation: source_only and feature_d (no G) through the CLI."""
     workdir = str(tmp_path / "ablation")
     result = subprocess.run(
         [sys.executable, os.path.join(ROOT, "scripts", "ablation.py"),
          f"--gin_file={SMOKE}", f"--workdir={workdir}", "--seeds=1",
          "--methods=source_only,feature_d"],
+        # The runs read the demo pair from TFDS's default data dir, set to the shared one.
+        env=dict(os.environ, TFDS_DATA_DIR=str(demo_data_dir)),
         cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads(open(os.path.join(workdir, "ablation.json")).read())

@@ -21,9 +21,9 @@ TUNING = "procedural_streets/realistic:tuning"
 class SmokeRun:
     """A trained, evaluated and exported smoke run, shared by this module's tests."""
 
-    def __init__(self, root):
+    def __init__(self, root, data_dir):
         self.workdir = root / "run"
-        self.data_dir = root / "tfds"
+        self.data_dir = data_dir
         self.result = self.cli()
 
     def cli(self, *args):
@@ -42,8 +42,8 @@ class SmokeRun:
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    smoke = SmokeRun(tmp_path_factory.mktemp("smoke"))
+def run(tmp_path_factory, demo_data_dir):
+    smoke = SmokeRun(tmp_path_factory.mktemp("smoke"), demo_data_dir)
     cli.assert_ok(smoke.result)
     smoke.first_eval = smoke.eval_json()
     return smoke

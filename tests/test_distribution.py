@@ -166,7 +166,7 @@ def _free_ports(count):
 
 
 @pytest.mark.slow
-def test_two_workers_on_loopback_train_through_the_cli(tmp_path):
+def test_two_workers_on_loopback_train_through_the_cli(tmp_path, demo_data_dir):
     """Two `gta_keras.main` processes, MultiWorkerMirroredStrategy from TF_CONFIG, write
     one checkpoint (the chief's) that a one-device run restores and evaluates; the other
     worker's scratch folders are gone afterwards."""
@@ -174,14 +174,7 @@ def test_two_workers_on_loopback_train_through_the_cli(tmp_path):
     workdir = tmp_path / "run"
     scratch = tmp_path / "tmp"  # Each worker's TMPDIR: where a non-chief saves.
     scratch.mkdir()
-    # The demo pair generated once, and read by both workers (as on a shared disk). In a
-    # process of its own: the renderer forks its workers, and forking this test process,
-    # with the threads of every earlier test's TensorFlow, left them stuck (seen once).
-    data_dir = tmp_path / "tfds"
-    cli.assert_ok(cli.run([sys.executable, "-c", (
-        "import sys; from gta_keras.data import pipeline\n"
-        "for name in ('procedural_streets/synthetic', 'procedural_streets/realistic'):\n"
-        "    pipeline.prepare_split(name, data_dir=sys.argv[1])"), str(data_dir)]))
+    data_dir = demo_data_dir  # Read by both workers, as on a shared disk.
     cluster = {"worker": [f"127.0.0.1:{port}" for port in _free_ports(2)]}
     processes = []
     for index in range(2):

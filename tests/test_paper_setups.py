@@ -41,11 +41,14 @@ SPLIT_SIZES = {
     CITYSCAPES: {"train": 3, "validation": 2, "test": 2},
 }
 # The paper configuration shrunk by bindings only: no ImageNet download, tiny widths,
+# one residual block per stage of G and D (as gin/smoke.gin: a smaller graph to trace),
 # 32x64 crops and predictions, 2 steps.
 TINY = (
     "embedder.imagenet_weights = None",
     "embedder.width_multiplier = 0.0625",
     "embedder.fc_width = 16",
+    "generator.blocks_per_stage = 1",
+    "discriminator.blocks_per_stage = 1",
     "segmenter.eval_size = (32, 64)",
     "make_train_dataset.image_size = (32, 64)",
     "make_train_dataset.shuffle_buffer = 8",
