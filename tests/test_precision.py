@@ -18,7 +18,8 @@ STEPS = 3
 
 
 def _build():
-    return factory.build_model(num_classes=tiny.NUM_CLASSES, embedder=tiny.EMBEDDER)
+    return factory.build_model(num_classes=tiny.NUM_CLASSES, embedder=tiny.EMBEDDER,
+                               **tiny.PLAYERS)
 
 
 def _model_fn(policy):

@@ -15,11 +15,19 @@ EMBEDDER = factory.EmbedderConfig(width_multiplier=1 / 32, fc_width=8)
 # twice IMAGE_SIZE's sides. At 32x64, G's first stage works on fc7's 1x2 map, and its
 # instance norms normalise two values per channel: the gradient of the convolution
 # before them is mostly cancellation, and Adam turns its rounding into visible updates.
-# On an AVX2-only AMD EPYC one such kernel (stage1_res1_conv) ended 1.08e-3 of its
-# update apart with the patch-matmul layers (4.8e-4 with fused Adam) while every other
-# variable stayed under 2e-4; at 64x128 (a 2x4 map) all stay under 2e-4 there, in the
-# same time (eager steps of a tiny model cost their Python, not their pixels).
+# On an AVX2-only AMD EPYC one such kernel (stage1_res1_conv, with two blocks per
+# stage) ended 1.08e-3 of its update apart with the patch-matmul layers (4.8e-4 with
+# fused Adam) while every other variable stayed under 2e-4; at 64x128 (a 2x4 map) all
+# stay under 2e-4 there, in the same time (eager steps of a tiny model cost their
+# Python, not their pixels).
 COMPARISON_SIZE = (64, 128)
+# G and D with one residual block per stage (the paper has 2 and 3): every layer kind and
+# code path stays (G's and D's blocks, their dropout), and the training step has about
+# 14,000 graph ops instead of 23,000. Tests spend their time on those ops (tracing them,
+# or running them eagerly one by one), not on pixels. A test passes its own
+# `generator=` / `discriminator=` config where it needs another depth.
+PLAYERS = {"generator": factory.GeneratorConfig(blocks_per_stage=1),
+           "discriminator": factory.DiscriminatorConfig(blocks_per_stage=1)}
 
 
 def model(method="lsd", seed=0, **kwargs):
@@ -31,7 +39,7 @@ def model(method="lsd", seed=0, **kwargs):
     """
     keras.utils.set_random_seed(seed)
     built = factory.build_model(num_classes=NUM_CLASSES, method=method,
-                                embedder=EMBEDDER, **kwargs)
+                                embedder=EMBEDDER, **{**PLAYERS, **kwargs})
     lsd = method == "lsd"
     # Eager: one step of a tiny model runs faster than tracing it into a graph.
     built.compile(configurables.adam(1e-3),
