@@ -35,7 +35,7 @@ SMALL_DEMO = ["--pipeline_gin_bindings=generator.blocks_per_stage = 0",
 # Five graph traces (three steps, the memory child's, the demo's) make this ~60 s on an
 # idle 2-core machine and 160 s on a loaded one: marked slow, so `make test-fast` skips it.
 @pytest.mark.slow
-def test_paper_mode_json_has_every_key(tmp_path):
+def test_paper_mode_json_has_every_key(tmp_path, demo_data_dir):
     output = tmp_path / "paper.json"
     command = [sys.executable, os.path.join(ROOT, "scripts", "benchmark.py"),
                "--mode=paper", "--size=64x64", "--width_multiplier=0.03125",
@@ -44,8 +44,11 @@ def test_paper_mode_json_has_every_key(tmp_path):
                "--export_repeats=1",
                "--matmul_size=128", "--pipeline_batches=2", "--profile_steps=1",
                f"--output={output}"]
+    # The pipeline's speed is measured on the demo pair, read from TFDS's default data
+    # dir, set to the shared one.
     done = subprocess.run(command + SMALL + SMALL_DEMO, cwd=ROOT, check=False,
-                          capture_output=True, text=True, timeout=600)
+                          capture_output=True, text=True, timeout=600,
+                          env=dict(os.environ, TFDS_DATA_DIR=str(demo_data_dir)))
     assert done.returncode == 0, done.stderr[-3000:]
     results = json.loads(output.read_text())
     assert set(PAPER_KEYS) <= set(results)

@@ -134,7 +134,8 @@ def _trained(matmul, steps=3):
         num_classes=tiny.NUM_CLASSES, method="lsd",
         embedder=factory.EmbedderConfig(width_multiplier=1 / 32, fc_width=8,
                                         fc_matmul=matmul),
-        generator=factory.GeneratorConfig(stage1_matmul=matmul))
+        generator=factory.GeneratorConfig(blocks_per_stage=1, stage1_matmul=matmul),
+        discriminator=tiny.PLAYERS["discriminator"])
     model.compile(*(configurables.adam(1e-3) for _ in range(3)), run_eagerly=True)
     model.build_optimizers()
     layers = (model.embedder.get_layer("fc6"), model.embedder.get_layer("fc7"),
