@@ -29,6 +29,12 @@ def run_script(path, *args, timeout=900):
     return run([sys.executable, path, *map(str, args)], timeout)
 
 
+def environment_reading(data_dir):
+    """This process's environment with TFDS's default data dir set to `data_dir`: for
+    the runner scripts, which read the demo pair from the default data dir."""
+    return dict(os.environ, TFDS_DATA_DIR=str(data_dir))
+
+
 def assert_ok(result):
     """Fails with the ends of stdout and stderr when the command failed."""
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]

@@ -183,8 +183,7 @@ def test_real_command_line_on_smoke_two_methods_one_seed(tmp_path, demo_data_dir
         [sys.executable, os.path.join(ROOT, "scripts", "ablation.py"),
          f"--gin_file={SMOKE}", f"--workdir={workdir}", "--seeds=1",
          "--methods=source_only,feature_d"],
-        # The runs read the demo pair from TFDS's default data dir, set to the shared one.
-        env=dict(os.environ, TFDS_DATA_DIR=str(demo_data_dir)),
+        env=cli.environment_reading(demo_data_dir),
         cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads(open(os.path.join(workdir, "ablation.json")).read())

@@ -12,6 +12,7 @@ import sys
 import pytest
 
 from gta_keras import flops
+from tests import cli
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Every key the paper mode's JSON promises (issue 14, item 1).
@@ -44,11 +45,10 @@ def test_paper_mode_json_has_every_key(tmp_path, demo_data_dir):
                "--export_repeats=1",
                "--matmul_size=128", "--pipeline_batches=2", "--profile_steps=1",
                f"--output={output}"]
-    # The pipeline's speed is measured on the demo pair, read from TFDS's default data
-    # dir, set to the shared one.
+    # The pipeline's speed is measured on the demo pair.
     done = subprocess.run(command + SMALL + SMALL_DEMO, cwd=ROOT, check=False,
                           capture_output=True, text=True, timeout=600,
-                          env=dict(os.environ, TFDS_DATA_DIR=str(demo_data_dir)))
+                          env=cli.environment_reading(demo_data_dir))
     assert done.returncode == 0, done.stderr[-3000:]
     results = json.loads(output.read_text())
     assert set(PAPER_KEYS) <= set(results)

@@ -208,8 +208,7 @@ def test_real_command_line_on_smoke_at_two_tiny_sizes(tmp_path, demo_data_dir):
          # Only what the table reads: the reported split, no figure.
          f"--gin_bindings=evaluate.datasets = ['{REPORT}']",
          "--gin_bindings=save_figure.datasets = []"],
-        # The runs read the demo pair from TFDS's default data dir, set to the shared one.
-        env=dict(os.environ, TFDS_DATA_DIR=str(demo_data_dir)),
+        env=cli.environment_reading(demo_data_dir),
         cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads(open(os.path.join(workdir, "image_size.json")).read())
