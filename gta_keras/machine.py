@@ -1,9 +1,10 @@
 """What machine a result came from: CPU model, vector ISA, cores, library versions, oneDNN.
 
-Float rounding differs between CPUs (oneDNN and Eigen pick other kernels on AVX2 than on
-AVX-512 or AMX), and the adversarial game amplifies it like a new seed does, so a score
-means little without the machine it was measured on. Every eval JSON, the seeds runner's
-summary and the benchmark's JSON carry `describe()`.
+Float rounding differs between CPUs (TensorFlow runs oneDNN's kernels by default only on
+CPUs with AVX512_VNNI, AVX512_BF16, AVX_VNNI or AMX, Eigen's elsewhere, and each picks
+other kernels for other vector units), and the adversarial game amplifies it like a new
+seed does, so a score means little without the machine it was measured on. Every eval
+JSON, the seeds runner's summary and the benchmark's JSON carry `describe()`.
 
 One machine can stand in for another CPU's rounding by taking another numeric path:
 `NUMERIC_PATHS` names the environments the seeds and ablation runners give a run's process
@@ -17,20 +18,31 @@ import platform
 ISA_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16",
              "avx512_fp16", "amx_tile", "amx_bf16", "amx_int8", "neon", "asimd", "sve")
 
+# CPU features (/proc/cpuinfo spelling) for which TensorFlow turns its oneDNN kernels on by
+# default on Linux x86 (TF >= 2.9: "CPUs with neural-network-focused hardware features").
+# Without any of them, e.g. on an AVX2-only AMD EPYC (Zen 3), oneDNN is off unless
+# TF_ENABLE_ONEDNN_OPTS=1, and Eigen's kernels run. tests/test_machine.py checks this rule
+# against TF's own switch on the machine that runs the tests.
+ONEDNN_DEFAULT_FLAGS = ("avx512_vnni", "avx512_bf16", "avx_vnni", "amx_tile", "amx_int8",
+                        "amx_bf16")
+
 # The environment variables a numeric path controls, and each path's settings of them (a
 # variable a path does not name is removed, so that "default" is TF's default and not
 # whatever the caller's shell exported). Both are read by TF's C++ runtime at start-up:
-# TF_ENABLE_ONEDNN_OPTS=0 turns oneDNN's kernels off (Eigen's then run); TF_NUM_INTRAOP_THREADS
-# sizes the intra-op thread pool. Checked on TF 2.21, 2 cores: with 1, a chain of matmuls
-# took 0.96 CPU-seconds per wall second against 1.88 by default (idle machine), the pool
-# has 1 thread instead of 2, and two threads are runnable at once in 3-4% of samples
-# against 88% (tests/test_machine.py); tf.config.threading's getter still reads 0, as it
-# reports only what was set through tf.config.
+# TF_ENABLE_ONEDNN_OPTS=0 turns oneDNN's kernels off (Eigen's then run) and =1 on, whatever
+# the CPU, so one of no_onednn and onednn repeats the default path on any x86 CPU
+# (`check_numerics` refuses that one beside "default"). TF_NUM_INTRAOP_THREADS sizes the
+# intra-op thread pool. Checked on TF 2.21, 2 cores: with 1, a chain of matmuls took 0.96
+# CPU-seconds per wall second against 1.88 by default (idle machine), the pool has 1 thread
+# instead of 2, and two threads are runnable at once in 3-4% of samples against 88%
+# (tests/test_machine.py); tf.config.threading's getter still reads 0, as it reports only
+# what was set through tf.config.
 NUMERIC_VARIABLES = ("TF_ENABLE_ONEDNN_OPTS", "TF_NUM_INTRAOP_THREADS")
 NUMERIC_PATHS = {
     "default": {},
     "no_onednn": {"TF_ENABLE_ONEDNN_OPTS": "0"},
     "one_thread": {"TF_NUM_INTRAOP_THREADS": "1"},
+    "onednn": {"TF_ENABLE_ONEDNN_OPTS": "1"},
 }
 
 
@@ -56,12 +68,33 @@ def numerics_env(path, environ=None):
     return env
 
 
-def check_numerics(paths):
-    """Raises ValueError unless `paths` are known and distinct numeric paths."""
+def check_numerics(paths, cpu_flags=None):
+    """Raises ValueError unless `paths` are known numeric paths that compute differently.
+
+    Args:
+      paths: names of numeric paths.
+      cpu_flags: the CPU's feature flags; None for this machine's.
+
+    Raises:
+      ValueError: for an unknown path, a path named twice, or "default" with the oneDNN
+        path that is the default's own computation on this CPU (hours of identical runs).
+    """
     for path in paths:
         numerics_env(path, {})
     if len(set(paths)) != len(paths):
         raise ValueError(f"Numeric paths {list(paths)} name one path twice.")
+    by_default = onednn_by_default(cpu_flags)
+    if by_default is None or "default" not in paths:
+        return
+    repeated, other, kernels = (("onednn", "no_onednn", "Eigen's") if by_default
+                                else ("no_onednn", "onednn", "oneDNN's"))
+    if repeated in paths:
+        features = ", ".join(flag.upper() for flag in ONEDNN_DEFAULT_FLAGS)
+        raise ValueError(
+            f"Numeric path {repeated!r} repeats 'default' on this CPU: TensorFlow turns "
+            f"oneDNN on by default only on CPUs with any of {features}; this one has "
+            f"{'one' if by_default else 'none'}. Take {other!r} instead, for {kernels} "
+            "kernels.")
 
 
 def numeric_path(environ=None):
@@ -114,13 +147,42 @@ def _cpuinfo():
     return model, flags
 
 
+def onednn_by_default(cpu_flags=None):
+    """Whether TensorFlow turns oneDNN on without TF_ENABLE_ONEDNN_OPTS on this CPU.
+
+    Args:
+      cpu_flags: the CPU's feature flags; None for this machine's (/proc/cpuinfo).
+
+    Returns:
+      True or False on Linux x86 (`ONEDNN_DEFAULT_FLAGS`); None elsewhere (not known here).
+    """
+    if platform.system() != "Linux" or platform.machine().lower() not in ("x86_64", "amd64"):
+        return None
+    if cpu_flags is None:
+        _, cpu_flags = _cpuinfo()
+    return any(flag in cpu_flags for flag in ONEDNN_DEFAULT_FLAGS)
+
+
+def _tensorflow_onednn_switch():
+    """TensorFlow's own switch (IsMklEnabled, fixed at its first use in a process); None
+    where its private module cannot be read. Imports TensorFlow."""
+    try:
+        from tensorflow.python.util import _pywrap_util_port  # pylint: disable=import-outside-toplevel
+        return bool(_pywrap_util_port.IsMklEnabled())
+    except (ImportError, AttributeError):
+        return None
+
+
 def onednn_enabled():
-    """Whether TensorFlow's oneDNN kernels are on (TF_ENABLE_ONEDNN_OPTS; on by default
-    for x86 builds of TF >= 2.9)."""
+    """Whether this process's TensorFlow runs oneDNN's kernels: TF's own switch, else the
+    rule it follows (TF_ENABLE_ONEDNN_OPTS if set, else `onednn_by_default()`)."""
+    switch = _tensorflow_onednn_switch()
+    if switch is not None:
+        return switch
     setting = os.environ.get("TF_ENABLE_ONEDNN_OPTS")
     if setting is not None:
         return setting.strip().lower() not in ("0", "false")
-    return platform.machine().lower() in ("x86_64", "amd64")
+    return bool(onednn_by_default())
 
 
 def describe():

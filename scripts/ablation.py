@@ -1,7 +1,7 @@
 """Paper Table 4 as a command: every method with equal steps, data and seeds, gap closed.
 
   python scripts/ablation.py --gin_file=gin/demo.gin --seeds=3 --workdir=runs/ablation \
-      [--numerics=default,no_onednn,one_thread]
+      [--numerics=default,no_onednn,one_thread]  # or onednn: scripts/seeds.py says which
 
 Each (method, seed) is the real command line in its own process, in `DIR/<method>_seed<k>/`,
 with the shared gin files, then the method's layer `gin/ablations/<method>.gin` (which binds

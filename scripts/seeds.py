@@ -1,16 +1,19 @@
 """Trains and evaluates each (method, seed, numeric path); mean ± std and the paired gain.
 
   python scripts/seeds.py --gin_file=gin/demo.gin --methods=source_only,lsd --seeds=3 \
-      --workdir=runs/seeds [--numerics=default,no_onednn,one_thread]
+      --workdir=runs/seeds [--numerics=default,no_onednn,one_thread]  # or onednn
 
 Each run is the real command line in its own process, so runs are independent and a
 finished one is not trained again (it is evaluated again, with the gin file's checkpoint
 rule). Its folder is `DIR/<method>_seed<k>/` on the default numeric path and
 `DIR/<method>_seed<k>_<path>/` on another. A numeric path is the environment of the run's
-process (`machine.NUMERIC_PATHS`): `no_onednn` sets TF_ENABLE_ONEDNN_OPTS=0, `one_thread`
-TF_NUM_INTRAOP_THREADS=1, `default` neither (both are removed from the inherited
-environment). Float rounding differs along each, as it does between CPUs, so one machine
-can measure the spread another CPU would bring.
+process (`machine.NUMERIC_PATHS`): `no_onednn` sets TF_ENABLE_ONEDNN_OPTS=0, `onednn`
+TF_ENABLE_ONEDNN_OPTS=1, `one_thread` TF_NUM_INTRAOP_THREADS=1, `default` neither (both are
+removed from the inherited environment). Float rounding differs along each, as it does
+between CPUs, so one machine can measure the spread another CPU would bring. TensorFlow
+turns oneDNN on by default only on CPUs with AVX512_VNNI, AVX512_BF16, AVX_VNNI or AMX, so
+beside `default` take `no_onednn` on those and `onednn` on others (e.g. AVX2 only); the
+runner refuses the one that would repeat `default`.
 
 The reported split is the first of the gin file's `evaluate.datasets` unless `--report`
 names another. Writes `DIR/summary.json` and `DIR/summary.md`: per method, mean ± std per

@@ -29,11 +29,70 @@ def test_vector_tier_names_the_widest_family():
     assert machine.vector_tier([]) == "none"
 
 
-def test_onednn_follows_its_switch(monkeypatch):
+_ONEDNN_STAMP = """
+import json
+from gta_keras import machine
+print(json.dumps([machine.onednn_enabled(), machine.onednn_by_default()]))
+"""
+
+
+def test_the_onednn_stamp_is_tensorflows_own_switch():
+    """TF reads TF_ENABLE_ONEDNN_OPTS once per process: one process per setting, at once.
+    Unset, TF's default must be what `onednn_by_default` predicts from this CPU's flags (on
+    an AVX2-only CPU, off: the stamp said "on" there until 2026-12-06)."""
+    settings = (None, "0", "1")
+    processes = []
+    for setting in settings:
+        env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
+        if setting is not None:
+            env["TF_ENABLE_ONEDNN_OPTS"] = setting
+        processes.append(subprocess.Popen([sys.executable, "-c", _ONEDNN_STAMP], cwd=ROOT,
+                                          env=env, stdout=subprocess.PIPE,
+                                          stderr=subprocess.PIPE, text=True))
+    stamps = {}
+    for setting, process in zip(settings, processes):
+        out, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err[-3000:]
+        stamps[setting] = json.loads(out.strip().splitlines()[-1])
+    enabled, by_default = stamps[None]
+    if by_default is None:
+        pytest.skip("TF's default oneDNN rule is known here for Linux x86 only")
+    assert enabled is by_default, (machine.describe()["isa"], stamps)
+    assert stamps["0"][0] is False
+    assert stamps["1"][0] is True
+
+
+def test_without_tensorflows_switch_the_stamp_follows_its_rule(monkeypatch):
+    monkeypatch.setattr(machine, "_tensorflow_onednn_switch", lambda: None)  # as if moved
     monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "0")
     assert machine.onednn_enabled() is False
     monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "1")
     assert machine.onednn_enabled() is True
+    monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS")
+    assert machine.onednn_enabled() is bool(machine.onednn_by_default())
+
+
+def test_the_onednn_default_follows_the_cpu_flags(monkeypatch):
+    monkeypatch.setattr(machine.platform, "system", lambda: "Linux")
+    monkeypatch.setattr(machine.platform, "machine", lambda: "x86_64")
+    assert machine.onednn_by_default({"avx", "avx2", "fma"}) is False  # AMD EPYC Zen 3
+    assert machine.onednn_by_default({"avx2", "avx512f", "avx512_vnni"}) is True  # Zen 4
+    assert machine.onednn_by_default({"avx2", "amx_tile"}) is True  # Xeon with AMX
+    monkeypatch.setattr(machine.platform, "machine", lambda: "aarch64")
+    assert machine.onednn_by_default({"asimd"}) is None
+
+
+def test_the_onednn_path_that_repeats_the_default_is_refused(monkeypatch):
+    monkeypatch.setattr(machine.platform, "system", lambda: "Linux")
+    monkeypatch.setattr(machine.platform, "machine", lambda: "x86_64")
+    avx2, vnni = {"avx2", "fma"}, {"avx2", "avx512f", "avx512_vnni"}
+    with pytest.raises(ValueError, match="'no_onednn' repeats 'default'.*Take 'onednn'"):
+        machine.check_numerics(["default", "no_onednn", "one_thread"], avx2)
+    with pytest.raises(ValueError, match="'onednn' repeats 'default'.*Take 'no_onednn'"):
+        machine.check_numerics(["default", "one_thread", "onednn"], vnni)
+    machine.check_numerics(["default", "one_thread", "onednn"], avx2)
+    machine.check_numerics(["default", "no_onednn", "one_thread"], vnni)
+    machine.check_numerics(["no_onednn", "onednn"], avx2)  # neither is "default"
 
 
 def test_each_numeric_path_is_its_environment():
@@ -44,6 +103,8 @@ def test_each_numeric_path_is_its_environment():
         "PATH": "/bin", "TF_ENABLE_ONEDNN_OPTS": "0"}
     assert machine.numerics_env("one_thread", inherited) == {
         "PATH": "/bin", "TF_NUM_INTRAOP_THREADS": "1"}
+    assert machine.numerics_env("onednn", inherited) == {
+        "PATH": "/bin", "TF_ENABLE_ONEDNN_OPTS": "1"}
     assert inherited["TF_NUM_INTRAOP_THREADS"] == "4"  # a copy
     for path in machine.NUMERIC_PATHS:
         assert machine.numeric_path(machine.numerics_env(path, inherited)) == path

@@ -156,6 +156,9 @@ def _fake_runner(calls):
 
 
 def test_each_numeric_path_is_the_subprocess_environment(seeds, tmp_path, monkeypatch):
+    # As on a CPU where TensorFlow turns oneDNN on by default (elsewhere no_onednn would
+    # repeat the default path, and the runner refuses it: tests/test_machine.py).
+    monkeypatch.setattr(machine, "onednn_by_default", lambda cpu_flags=None: True)
     monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "1")  # the caller's: not for "default"
     monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", "2")
     calls = []
@@ -286,3 +289,11 @@ def test_eval_jsons_from_before_the_oracle_stamp_are_not_taken_for_label_free(tm
 def test_unknown_numeric_path_fails_before_any_run(seeds, tmp_path):
     with pytest.raises(ValueError, match="Unknown numeric path 'avx2'"):
         seeds.run([SMOKE], str(tmp_path), numerics=["default", "avx2"], run_fn=None)
+
+
+def test_a_path_that_repeats_the_default_fails_before_any_run(seeds, tmp_path, monkeypatch):
+    # An AVX2-only CPU: TensorFlow leaves oneDNN off by default, so no_onednn is "default".
+    monkeypatch.setattr(machine, "onednn_by_default", lambda cpu_flags=None: False)
+    with pytest.raises(ValueError, match="'no_onednn' repeats 'default'"):
+        seeds.run([SMOKE], str(tmp_path), numerics=["default", "no_onednn"], run_fn=None)
+    assert not os.listdir(tmp_path)
