@@ -5,7 +5,7 @@
 
 Each run is the real command line in its own process, so runs are independent and a
 finished one is not trained again (it is evaluated again, with the gin file's checkpoint
-rule). Its folder is `DIR/<method>_seed<k>/` on the default numeric path and
+rule; its wall time stays the training run's, `runners.SECONDS_FILE`). Its folder is `DIR/<method>_seed<k>/` on the default numeric path and
 `DIR/<method>_seed<k>_<path>/` on another. A numeric path is the environment of the run's
 process (`machine.NUMERIC_PATHS`): `no_onednn` sets TF_ENABLE_ONEDNN_OPTS=0, `onednn`
 TF_ENABLE_ONEDNN_OPTS=1, `one_thread` TF_NUM_INTRAOP_THREADS=1, `default` neither (both are
@@ -28,7 +28,6 @@ if __name__ == "__main__":  # Run as a program, not imported: hide TF's start-up
 
 import os
 import subprocess
-import time
 
 from absl import app
 from absl import flags
@@ -129,14 +128,20 @@ def run(gin_files, workdir, methods=("source_only", "lsd"), seeds=3,
         for seed in range(seeds):
             for path in numerics:
                 run_dir = os.path.join(workdir, summaries.run_name(method, seed, path))
-                start = time.time()
-                run_fn(command(method, seed, run_dir, gin_files, gin_bindings, data_dir),
-                       check=True, env=machine.numerics_env(path))
-                seconds = time.time() - start
+                line = command(method, seed, run_dir, gin_files, gin_bindings, data_dir)
+                env = machine.numerics_env(path)
+                if runners.is_finished(run_dir, report, method):
+                    # Scored again (the checkpoint rule may have changed since); the run's
+                    # time stays the one kept when it trained, not this evaluation's.
+                    run_fn(line, check=True, env=env)
+                else:
+                    runners.run_timed(line, run_dir, run_fn, env)
+                seconds = runners.seconds(run_dir)  # None for runs from before it was kept.
                 record = summaries.run_record(method, seed, run_dir, report, seconds, path)
                 records.append(record)
+                took = "time not kept" if seconds is None else f"{seconds:.0f} s"
                 print(f"{method} seed {seed} ({path}): mIoU {100 * record['miou']:.1f} at "
-                      f"step {record['checkpoint_step']} ({seconds:.0f} s)", flush=True)
+                      f"step {record['checkpoint_step']} ({took})", flush=True)
     summary = {"report": report, "gin_files": list(gin_files),
                "gin_bindings": list(gin_bindings), "seeds": seeds, "numerics": numerics,
                "runs": records, "methods": summarize(records),

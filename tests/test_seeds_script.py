@@ -11,6 +11,7 @@ import os
 import pytest
 
 from gta_keras import machine
+from gta_keras import runners
 from gta_keras import runs
 from gta_keras import selection
 from gta_keras import summaries
@@ -233,6 +234,19 @@ def test_default_path_reuses_existing_folders_and_flags_a_mismatched_stamp(seeds
     assert ("lsd seed 0: asked for default, its eval JSON's machine stamp says no_onednn"
             in text)
     assert summary["gains"]["lsd"]["stats"]["ci95"] is None  # one pair
+
+
+def test_a_finished_run_is_scored_again_and_keeps_its_training_time(seeds, tmp_path):
+    calls = []
+    seeds.run([SMOKE], str(tmp_path), seeds=1, run_fn=_fake_runner(calls))
+    kept = tmp_path / "lsd_seed0" / runners.SECONDS_FILE
+    assert kept.exists()  # the first invocation trained it and kept its wall time
+    kept.write_text(json.dumps({"seconds": 1234.0}))  # as if training took that long
+    os.remove(tmp_path / "source_only_seed0" / runners.SECONDS_FILE)  # from before it was kept
+    summary = seeds.run([SMOKE], str(tmp_path), seeds=1, run_fn=_fake_runner(calls))
+    assert len(calls) == 4  # both evaluated again
+    assert [r["seconds"] for r in summary["runs"]] == [None, 1234.0]
+    assert json.loads(kept.read_text()) == {"seconds": 1234.0}  # not this evaluation's
 
 
 def test_oracle_runs_are_marked_and_refused_without_the_flag(seeds, tmp_path):
