@@ -1,13 +1,17 @@
 """The training and evaluation input pipelines."""
 
+import pathlib
+
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from gta_keras.data import pipeline
 from gta_keras.data import preprocessing
+from gta_keras.datasets.gta5 import gta5_dataset_builder
 
 SOURCE_CLASS, TARGET_CLASS = 3, 7
+GTA5_DUMMY = str(pathlib.Path(gta5_dataset_builder.__file__).parent / "dummy_data")
 
 
 def _fake_loader(target_has_labels=True):
@@ -161,3 +165,27 @@ def test_before_reading_runs_after_preparing_and_before_reading():
                                 before_reading=lambda: events.append("seed"))
     assert events == ["prepare source", "prepare target", "seed", "read source",
                       "read target"]
+
+
+def _dataset_ops(dataset):
+    """The op types of a tf.data pipeline's graph."""
+    graph = tf.compat.v1.GraphDef.FromString(
+        tf.raw_ops.DatasetToGraphV2(input_dataset=dataset._variant_tensor).numpy())  # pylint: disable=protected-access
+    return {node.op for node in graph.node} | {
+        node.op for function in graph.library.function for node in function.node_def}
+
+
+def test_training_reads_are_not_cached_by_tfds_but_evaluation_reads_are(tmp_path):
+    """A training read stops part way through an epoch; TFDS's auto-cache of a small split
+    would then be dropped with a warning at the end of every short run."""
+    data_dir = str(tmp_path / "tfds")
+    pipeline.prepare_split("gta5", data_dir=data_dir, manual_dir=GTA5_DUMMY)
+    evaluation = pipeline.load_split("gta5", "train", data_dir=data_dir)
+    training = pipeline.load_split("gta5", "train", data_dir=data_dir, shuffle_files=True,
+                                   seed=0)
+    assert any(op.startswith("CacheDataset") for op in _dataset_ops(evaluation))
+    assert not any(op.startswith("CacheDataset") for op in _dataset_ops(training))
+    # The same examples in the same order: one record file, so shuffling it is no change.
+    for (image, label), (cached_image, cached_label) in zip(training, evaluation):
+        np.testing.assert_array_equal(image, cached_image)
+        np.testing.assert_array_equal(label, cached_label)
