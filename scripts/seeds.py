@@ -5,9 +5,10 @@
 
 Each run is the real command line in its own process, so runs are independent and a
 finished one is not trained again (it is evaluated again, with the gin file's checkpoint
-rule; its wall time stays the training run's, `runners.SECONDS_FILE`). Its folder is `DIR/<method>_seed<k>/` on the default numeric path and
-`DIR/<method>_seed<k>_<path>/` on another. A numeric path is the environment of the run's
-process (`machine.NUMERIC_PATHS`): `no_onednn` sets TF_ENABLE_ONEDNN_OPTS=0, `onednn`
+rule; its wall time stays the training run's, `runners.SECONDS_FILE`). Its folder is
+`DIR/<method>_seed<k>/` on the default numeric path and `DIR/<method>_seed<k>_<path>/` on
+another. A numeric path is the environment of the run's process
+(`machine.NUMERIC_PATHS`): `no_onednn` sets TF_ENABLE_ONEDNN_OPTS=0, `onednn`
 TF_ENABLE_ONEDNN_OPTS=1, `one_thread` TF_NUM_INTRAOP_THREADS=1, `default` neither (both are
 removed from the inherited environment). Float rounding differs along each, as it does
 between CPUs, so one machine can measure the spread another CPU would bring. TensorFlow

@@ -169,8 +169,9 @@ def test_before_reading_runs_after_preparing_and_before_reading():
 
 def _dataset_ops(dataset):
     """The op types of a tf.data pipeline's graph."""
+    variant = dataset._variant_tensor  # pylint: disable=protected-access
     graph = tf.compat.v1.GraphDef.FromString(
-        tf.raw_ops.DatasetToGraphV2(input_dataset=dataset._variant_tensor).numpy())  # pylint: disable=protected-access
+        tf.raw_ops.DatasetToGraphV2(input_dataset=variant).numpy())
     return {node.op for node in graph.node} | {
         node.op for function in graph.library.function for node in function.node_def}
 
