@@ -10,14 +10,13 @@ import tokenize
 
 from absl import app
 from absl import flags
-from gta_keras import checkpoints
 from gta_keras import configurables
 from gta_keras import experiment
 from gta_keras import run_flags  # pylint: disable=unused-import  (--gin_file, --workdir)
-from gta_keras import workdir_lock
-from gta_keras.data import pipeline
+from gta_keras import user_errors
 
 FLAGS = flags.FLAGS
+PROGRAM = "gta_keras"  # How its one-line errors start.
 flags.DEFINE_enum("mode", None, list(experiment.MODES),
                   "train, evaluate or export; none runs all three in turn.")
 flags.DEFINE_string("data_dir", None, "TFDS data dir (default ~/tensorflow_datasets).")
@@ -36,25 +35,15 @@ def main(argv):
     except (FileNotFoundError, ValueError, SyntaxError, tokenize.TokenError) as error:
         # A missing gin file, an unknown configurable or parameter, a malformed value.
         sys.exit(f"gta_keras: bad gin configuration: {_first_lines(error)}")
-    try:
+    # What is wrong and what to do, without a traceback.
+    with user_errors.exit_in_one_line(PROGRAM):
         experiment.run(FLAGS.workdir, FLAGS.mode, data_dir=FLAGS.data_dir,
                        manual_dir=FLAGS.manual_dir)
-    except (pipeline.DatasetUnavailableError, checkpoints.CheckpointNotFoundError,
-            checkpoints.CheckpointMismatchError, checkpoints.CorruptCheckpointError,
-            checkpoints.DivergenceError, pipeline.ConfigurationError,
-            workdir_lock.WorkdirError) as error:
-        # What is wrong and what to do, without a traceback.
-        sys.exit(format_error(error))
 
 
 def format_error(error):
-    """What the command line prints for a user's error: "gta_keras: <message>".
-
-    Without the "In call to configurable ..." lines gin appends to errors raised inside
-    gin-configured functions: they name this package's functions (e.g. `train`), not
-    anything the user gave.
-    """
-    return f"gta_keras: {configurables.without_gin_context(error)}"
+    """What the command line prints for a user's error: "gta_keras: <message>"."""
+    return user_errors.message(error, PROGRAM)
 
 
 def _first_lines(error, limit=3):

@@ -7,7 +7,6 @@ checkpoint (the command line resumes). Each run's wall time is kept beside it
 (`SECONDS_FILE`), so that a resumed invocation still reports it.
 """
 
-import contextlib
 import json
 import os
 import sys
@@ -19,7 +18,7 @@ import gin
 from gta_keras import configurables
 from gta_keras import runs
 from gta_keras import selection
-from gta_keras.data import pipeline
+from gta_keras import user_errors
 
 # The gin layers that select a method (gin/ablations/<method>.gin), beside the package.
 LAYER_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
@@ -154,12 +153,7 @@ def write_summary(workdir, stem, summary, text):
     return text
 
 
-@contextlib.contextmanager
 def one_line_errors():
-    """Exits with a configuration error's message (e.g. a checkpoint choice by target
-    labels without the flag), as the command line prints it, instead of a traceback."""
-    try:
-        yield
-    except pipeline.ConfigurationError as error:
-        name = os.path.splitext(os.path.basename(sys.argv[0]))[0]
-        sys.exit(f"{name}: {configurables.without_gin_context(error)}")
+    """Exits with a user error's message (e.g. a checkpoint choice by target labels
+    without the flag), as the command line prints it, instead of a traceback."""
+    return user_errors.exit_in_one_line()

@@ -25,6 +25,7 @@ from gta_keras import experiment
 from gta_keras import predictors
 from gta_keras import runs
 from gta_keras import selection
+from gta_keras import user_errors
 
 FLAGS = flags.FLAGS
 flags.DEFINE_multi_string("gin_file", [], "Gin files of the run.")
@@ -40,6 +41,14 @@ flags.mark_flag_as_required("workdir")
 def main(argv):
     del argv
     configurables.parse_gin(FLAGS.gin_file, FLAGS.gin_bindings)
+    # A checkpoint that does not fit the gin files, a missing dataset...: one line, as
+    # the command line prints it.
+    with user_errors.exit_in_one_line():
+        _evaluate()
+
+
+def _evaluate():
+    """Scores the SavedModel or the run's selected checkpoint on each dataset."""
     kwargs = {"data_dir": FLAGS.data_dir, "manual_dir": FLAGS.manual_dir}
     if FLAGS.dataset:  # Otherwise the gin file's `evaluate.datasets`.
         kwargs["datasets"] = FLAGS.dataset

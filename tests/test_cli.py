@@ -106,7 +106,22 @@ def test_another_configuration_than_the_runs_is_a_one_line_error(run):
     before = run.eval_json()
     mismatched = run.cli("--mode=evaluate", "--gin_bindings=embedder.fc_width = 24")
     assert mismatched.returncode != 0
-    assert "operative_config.gin" in mismatched.stderr, mismatched.stderr[-3000:]
+    # The message is the last line: not above a page of TensorFlow's warnings about the
+    # half-restored checkpoint.
+    last = mismatched.stderr.strip().splitlines()[-1]
+    assert last.startswith("gta_keras: ") and "does not fit" in last, mismatched.stderr[-3000:]
+    assert last.endswith("they are in its operative_config.gin.")
+    assert "Traceback" not in mismatched.stderr
+    assert run.eval_json() == before  # nothing on disk changed
+
+
+def test_the_evaluate_script_names_another_configuration_in_one_line(run):
+    before = run.eval_json()
+    mismatched = run.evaluate_script("--gin_bindings=embedder.fc_width = 24")
+    assert mismatched.returncode != 0
+    last = mismatched.stderr.strip().splitlines()[-1]
+    assert last.startswith("evaluate: ") and "does not fit" in last, mismatched.stderr[-3000:]
+    assert last.endswith("they are in its operative_config.gin.")
     assert "Traceback" not in mismatched.stderr
     assert run.eval_json() == before  # nothing on disk changed
 
