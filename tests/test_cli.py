@@ -102,28 +102,29 @@ def test_evaluating_again_gives_the_same_numbers(run):
     assert run.eval_json()["miou"] == run.first_eval["miou"]
 
 
+def _assert_a_one_line_mismatch(result, program):
+    """`result` stopped on a checkpoint that does not fit its gin configuration, with one
+    line starting "<program>: " as the last thing it printed: not above a page of
+    TensorFlow's warnings about the half-restored checkpoint."""
+    assert result.returncode != 0
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"{program}: ") and "does not fit" in last, result.stderr[-3000:]
+    assert last.endswith("they are in its operative_config.gin.")
+    assert "Traceback" not in result.stderr
+
+
 def test_another_configuration_than_the_runs_is_a_one_line_error(run):
     before = run.eval_json()
-    mismatched = run.cli("--mode=evaluate", "--gin_bindings=embedder.fc_width = 24")
-    assert mismatched.returncode != 0
-    # The message is the last line: not above a page of TensorFlow's warnings about the
-    # half-restored checkpoint.
-    last = mismatched.stderr.strip().splitlines()[-1]
-    assert last.startswith("gta_keras: ") and "does not fit" in last, mismatched.stderr[-3000:]
-    assert last.endswith("they are in its operative_config.gin.")
-    assert "Traceback" not in mismatched.stderr
+    _assert_a_one_line_mismatch(
+        run.cli("--mode=evaluate", "--gin_bindings=embedder.fc_width = 24"), "gta_keras")
     assert run.eval_json() == before  # nothing on disk changed
 
 
 def test_the_evaluate_script_names_another_configuration_in_one_line(run):
     before = run.eval_json()
-    mismatched = run.evaluate_script("--gin_bindings=embedder.fc_width = 24")
-    assert mismatched.returncode != 0
-    last = mismatched.stderr.strip().splitlines()[-1]
-    assert last.startswith("evaluate: ") and "does not fit" in last, mismatched.stderr[-3000:]
-    assert last.endswith("they are in its operative_config.gin.")
-    assert "Traceback" not in mismatched.stderr
-    assert run.eval_json() == before  # nothing on disk changed
+    _assert_a_one_line_mismatch(
+        run.evaluate_script("--gin_bindings=embedder.fc_width = 24"), "evaluate")
+    assert run.eval_json() == before
 
 
 def test_the_evaluate_script_scores_the_checkpoint_and_the_export_alike(run):
