@@ -5,12 +5,8 @@ from gta_keras import quiet  # First: before anything imports TensorFlow (see qu
 if __name__ == "__main__":  # Run as a program, not imported: hide TF's start-up lines.
     quiet.install()
 
-import sys
-import tokenize
-
 from absl import app
 from absl import flags
-from gta_keras import configurables
 from gta_keras import experiment
 from gta_keras import run_flags  # pylint: disable=unused-import  (--gin_file, --workdir)
 from gta_keras import user_errors
@@ -30,13 +26,9 @@ def main(argv):
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
     if not FLAGS.gin_file:
         raise app.UsageError("Give at least one --gin_file, e.g. --gin_file=gin/demo.gin.")
-    try:
-        configurables.parse_gin(FLAGS.gin_file, FLAGS.gin_bindings)
-    except (FileNotFoundError, ValueError, SyntaxError, tokenize.TokenError) as error:
-        # A missing gin file, an unknown configurable or parameter, a malformed value.
-        sys.exit(f"gta_keras: bad gin configuration: {_first_lines(error)}")
     # What is wrong and what to do, without a traceback.
     with user_errors.exit_in_one_line(PROGRAM):
+        user_errors.parse_gin(FLAGS.gin_file, FLAGS.gin_bindings)
         experiment.run(FLAGS.workdir, FLAGS.mode, data_dir=FLAGS.data_dir,
                        manual_dir=FLAGS.manual_dir)
 
@@ -44,11 +36,6 @@ def main(argv):
 def format_error(error):
     """What the command line prints for a user's error: "gta_keras: <message>"."""
     return user_errors.message(error, PROGRAM)
-
-
-def _first_lines(error, limit=3):
-    """The first lines of an error's message (gin adds the file and line it was in)."""
-    return "\n".join(str(error).strip().splitlines()[:limit])
 
 
 if __name__ == "__main__":

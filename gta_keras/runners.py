@@ -15,7 +15,6 @@ import time
 from absl import flags
 import gin
 
-from gta_keras import configurables
 from gta_keras import runs
 from gta_keras import selection
 from gta_keras import user_errors
@@ -59,7 +58,7 @@ def read_config(gin_files, gin_bindings=(), report=None, parameters=()):
     """
     gin.clear_config()
     try:
-        configurables.parse_gin(gin_files, gin_bindings)
+        user_errors.parse_gin(gin_files, gin_bindings)
         report = report or gin.query_parameter("evaluate.datasets")[0]
         selection.checkpoint_selection()
         values = {name: gin.query_parameter(name) for name in parameters}

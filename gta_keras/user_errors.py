@@ -10,16 +10,38 @@ import gc
 import logging
 import os
 import sys
+import tokenize
 
 from gta_keras import checkpoints
 from gta_keras import configurables
 from gta_keras import workdir_lock
 from gta_keras.data import pipeline
 
+
+
+class BadGinConfiguration(pipeline.ConfigurationError):
+    """A gin file that is missing or malformed, or a binding nothing configurable takes."""
+
+
 USER_ERRORS = (pipeline.DatasetUnavailableError, pipeline.ConfigurationError,
                checkpoints.CheckpointNotFoundError, checkpoints.CheckpointMismatchError,
                checkpoints.CorruptCheckpointError, checkpoints.DivergenceError,
                workdir_lock.WorkdirError)
+
+
+def parse_gin(gin_files, gin_bindings=()):
+    """`configurables.parse_gin`, with the user's mistakes as `BadGinConfiguration`.
+
+    Raises:
+      BadGinConfiguration: "bad gin configuration: <gin's first lines>" (gin adds the file
+        and line it was in) for a missing gin file, an unknown configurable or parameter,
+        or a malformed value.
+    """
+    try:
+        configurables.parse_gin(gin_files, gin_bindings)
+    except (FileNotFoundError, ValueError, SyntaxError, tokenize.TokenError) as error:
+        first_lines = "\n".join(str(error).strip().splitlines()[:3])
+        raise BadGinConfiguration(f"bad gin configuration: {first_lines}") from error
 
 
 def message(error, program):
@@ -47,10 +69,11 @@ def exit_in_one_line(program=None):
         text = message(error, program or program_name())
     else:
         return
-    # Out of the except block the error's traceback is gone, and with it what its frames
-    # held, e.g. a half-restored checkpoint, whose deletion makes TensorFlow log a page of
-    # "unrestored values" warnings. Free those now, quietly, so that the message is the
-    # last thing printed rather than buried above them at exit.
+    # What the error left behind, e.g. a half-restored checkpoint, makes TensorFlow log a
+    # page of "unrestored values" warnings when it is deleted: some now, the rest at exit
+    # (the exit's own exception still refers to the error). Its warnings stay off from
+    # here on, so that the message is the last thing printed, not buried above them; the
+    # process is ending (a test that catches the SystemExit keeps them off).
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     gc.collect()
     sys.exit(text)

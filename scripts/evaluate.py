@@ -20,7 +20,6 @@ if __name__ == "__main__":  # Run as a program, not imported: hide TF's start-up
 from absl import app
 from absl import flags
 
-from gta_keras import configurables
 from gta_keras import experiment
 from gta_keras import predictors
 from gta_keras import runs
@@ -40,10 +39,10 @@ flags.mark_flag_as_required("workdir")
 
 def main(argv):
     del argv
-    configurables.parse_gin(FLAGS.gin_file, FLAGS.gin_bindings)
-    # A checkpoint that does not fit the gin files, a missing dataset...: one line, as
-    # the command line prints it.
+    # A bad gin binding, a checkpoint that does not fit the gin files, a missing
+    # dataset...: one line, as the command line prints it.
     with user_errors.exit_in_one_line():
+        user_errors.parse_gin(FLAGS.gin_file, FLAGS.gin_bindings)
         _evaluate()
 
 

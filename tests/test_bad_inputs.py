@@ -96,6 +96,17 @@ def test_bad_input_is_one_line_and_writes_no_checkpoint(tmp_path, args, expected
     assert re.search(expected, message), message
 
 
+def test_the_scripts_report_a_bad_binding_as_the_command_line_does(tmp_path):
+    """scripts/evaluate.py and the runners parse gin files as `main` does."""
+    result = cli.run_script("scripts/evaluate.py", SMOKE, f"--workdir={tmp_path / 'run'}",
+                            "--gin_bindings=train.stepz = 3")
+    assert result.returncode == 1
+    assert result.stderr.startswith("evaluate: bad gin configuration: Configurable 'train' "
+                                    "doesn't have a parameter named 'stepz'."), result.stderr
+    assert "Traceback" not in result.stderr
+    assert not os.path.exists(tmp_path / "run")
+
+
 def _one_line(message):
     assert "\n" not in message, message
     return message

@@ -7,6 +7,7 @@ The script defines its absl flags only when run as a program, so it is imported 
 import json
 import math
 import os
+import sys
 
 import pytest
 
@@ -298,6 +299,18 @@ def test_eval_jsons_from_before_the_oracle_stamp_are_not_taken_for_label_free(tm
     assert text.startswith("**Checkpoint choice not known to be label-free**: 1 of 2 runs")
     assert "lsd seed 1 on procedural_streets/realistic:tuning" in text
     assert "not known to be label-free" in summaries.checkpoint_lines(old)
+
+
+def test_a_bad_binding_stops_the_runner_in_one_line_before_any_run(seeds, tmp_path,
+                                                                   monkeypatch):
+    monkeypatch.setattr(sys, "argv", [os.path.join("scripts", "seeds.py")])
+    with pytest.raises(SystemExit) as stop:
+        with runners.one_line_errors():  # as main() runs run()
+            seeds.run([SMOKE], str(tmp_path), gin_bindings=["train.stepz = 3"], run_fn=None)
+    message = str(stop.value.code)
+    assert message.startswith("seeds: bad gin configuration: Configurable 'train' doesn't "
+                              "have a parameter named 'stepz'."), message
+    assert not os.listdir(tmp_path)
 
 
 def test_unknown_numeric_path_fails_before_any_run(seeds, tmp_path):
