@@ -18,7 +18,6 @@ from gta_keras import workdir_lock
 from gta_keras.data import pipeline
 
 
-
 class BadGinConfiguration(pipeline.ConfigurationError):
     """A gin file that is missing or malformed, or a binding nothing configurable takes."""
 
