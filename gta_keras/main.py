@@ -33,11 +33,6 @@ def main(argv):
                        manual_dir=FLAGS.manual_dir)
 
 
-def format_error(error):
-    """What the command line prints for a user's error: "gta_keras: <message>"."""
-    return user_errors.message(error, PROGRAM)
-
-
 if __name__ == "__main__":
     # Required here, not at import: `predict` shares --workdir and does not need it.
     flags.mark_flag_as_required("workdir")

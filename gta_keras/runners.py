@@ -150,9 +150,3 @@ def write_summary(workdir, stem, summary, text):
     with open(os.path.join(workdir, f"{stem}.md"), "w") as f:
         f.write(text)
     return text
-
-
-def one_line_errors():
-    """Exits with a user error's message (e.g. a checkpoint choice by target labels
-    without the flag), as the command line prints it, instead of a traceback."""
-    return user_errors.exit_in_one_line()

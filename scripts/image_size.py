@@ -59,6 +59,7 @@ from gta_keras import machine
 from gta_keras import runners
 from gta_keras import summaries
 from gta_keras import timing
+from gta_keras import user_errors
 from gta_keras.models import adaptation_model
 
 DEFAULT_SIZES = ("64x128", "96x192", "128x256")
@@ -314,7 +315,7 @@ def main(argv):
         sizes = [parse_size(s) for s in FLAGS.sizes]
     except ValueError as error:  # A typo in --sizes: usage, not a traceback.
         raise app.UsageError(str(error)) from error
-    with runners.one_line_errors():
+    with user_errors.exit_in_one_line():
         run(FLAGS.gin_file, FLAGS.workdir, sizes, FLAGS.methods, FLAGS.seeds,
             FLAGS.gin_bindings, FLAGS.report, FLAGS.data_dir)
 

@@ -37,6 +37,7 @@ from gta_keras import experiment  # pylint: disable=unused-import  (registers co
 from gta_keras import machine
 from gta_keras import runners
 from gta_keras import summaries
+from gta_keras import user_errors
 
 FLAGS = flags.FLAGS
 
@@ -159,7 +160,7 @@ def main(argv):
         machine.check_numerics(FLAGS.numerics)
     except ValueError as error:  # A typo in --numerics: usage, not a traceback.
         raise app.UsageError(str(error)) from error
-    with runners.one_line_errors():
+    with user_errors.exit_in_one_line():
         run(FLAGS.gin_file, FLAGS.workdir, FLAGS.methods, FLAGS.seeds, FLAGS.numerics,
             FLAGS.gin_bindings, FLAGS.report, FLAGS.data_dir)
 

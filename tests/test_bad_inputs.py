@@ -25,6 +25,7 @@ from gta_keras import checkpoints
 from gta_keras import configurables
 from gta_keras import experiment
 from gta_keras import main as main_lib
+from gta_keras import user_errors
 from gta_keras import workdir_lock
 from gta_keras.data import pipeline
 from gta_keras.datasets.gta5 import gta5_dataset_builder
@@ -285,7 +286,7 @@ def test_a_full_disk_while_checkpointing_keeps_the_previous_checkpoint(
                              dataset_fn=_one_batch_dataset, model_fn=tiny.model)
     finally:
         workdir_lock.release(workdir)
-    message = _one_line(main_lib.format_error(raised.value))  # as main prints it
+    message = _one_line(user_errors.message(raised.value, main_lib.PROGRAM))  # as main prints it
     assert message.startswith(f"gta_keras: Cannot write the checkpoint of step 2 into "
                               f"{directory} ("), message
     assert "No space left on device" in message

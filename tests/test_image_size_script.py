@@ -11,10 +11,10 @@ import pytest
 import tensorflow as tf
 
 from gta_keras import evaluation
-from gta_keras import runners
 from gta_keras import runs
 from gta_keras import selection
 from gta_keras import timing
+from gta_keras import user_errors
 from tests import cli
 
 ROOT = cli.ROOT
@@ -190,7 +190,7 @@ def test_a_checkpoint_choice_on_target_labels_stops_every_runner_in_one_line(
     assert not os.listdir(tmp_path)  # before any run
     monkeypatch.setattr(sys, "argv", [os.path.join("scripts", "image_size.py")])
     with pytest.raises(SystemExit) as stop:
-        with runners.one_line_errors():  # as main() runs run()
+        with user_errors.exit_in_one_line():  # as main() runs run()
             image_size.run([SMOKE], str(tmp_path), gin_bindings=bindings, run_fn=None)
     message = str(stop.value.code)
     assert message.startswith("image_size: checkpoint_selection.rule = 'best' would choose")

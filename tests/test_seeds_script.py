@@ -16,6 +16,7 @@ from gta_keras import runners
 from gta_keras import runs
 from gta_keras import selection
 from gta_keras import summaries
+from gta_keras import user_errors
 from tests import cli
 
 ROOT = cli.ROOT
@@ -305,7 +306,7 @@ def test_a_bad_binding_stops_the_runner_in_one_line_before_any_run(seeds, tmp_pa
                                                                    monkeypatch):
     monkeypatch.setattr(sys, "argv", [os.path.join("scripts", "seeds.py")])
     with pytest.raises(SystemExit) as stop:
-        with runners.one_line_errors():  # as main() runs run()
+        with user_errors.exit_in_one_line():  # as main() runs run()
             seeds.run([SMOKE], str(tmp_path), gin_bindings=["train.stepz = 3"], run_fn=None)
     message = str(stop.value.code)
     assert message.startswith("seeds: bad gin configuration: Configurable 'train' doesn't "
