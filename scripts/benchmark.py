@@ -32,6 +32,7 @@ if __name__ == "__main__":  # Run as a program, not imported: hide TF's start-up
 import gc
 import json
 import os
+import re
 import resource
 import statistics
 import subprocess
@@ -116,8 +117,26 @@ GIB = 1024 ** 3
 
 
 def _size(text):
-    height, width = (int(side) for side in text.lower().split("x"))
-    return height, width
+    """"160x320" -> (160, 320); ValueError unless two positive whole numbers."""
+    match = re.fullmatch(r"\s*([1-9]\d*)\s*[xX]\s*([1-9]\d*)\s*", text)
+    if not match:
+        raise ValueError(f"{text!r} is not a size: write HEIGHTxWIDTH, e.g. 160x320.")
+    return int(match.group(1)), int(match.group(2))
+
+
+def _is_size(text, empty_allowed=False):
+    try:
+        return (empty_allowed and not text) or bool(_size(text))
+    except ValueError:
+        return False
+
+
+# Bad sizes stop at flag parsing, in one line, before TensorFlow does anything.
+SIZE_MESSAGE = "must read HEIGHTxWIDTH, e.g. 160x320"
+flags.register_validator("size", _is_size, message=SIZE_MESSAGE)
+flags.register_validator("export_size", _is_size, message=SIZE_MESSAGE)
+flags.register_validator("memory_size", lambda text: _is_size(text, empty_allowed=True),
+                         message=SIZE_MESSAGE + ", or '' to skip")
 
 
 def _random_triplets(image_size, batch_size, num_classes=19):

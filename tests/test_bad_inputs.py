@@ -108,6 +108,15 @@ def test_the_scripts_report_a_bad_binding_as_the_command_line_does(tmp_path):
     assert not os.path.exists(tmp_path / "run")
 
 
+def test_the_benchmark_refuses_a_bad_size_before_it_starts():
+    """Was a ValueError traceback from deep in the paper mode."""
+    result = cli.run_script("scripts/benchmark.py", "--mode=paper", "--size=160by320")
+    assert result.returncode == 1
+    assert ("flag --size=160by320: must read HEIGHTxWIDTH, e.g. 160x320"
+            in result.stderr), result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def _one_line(message):
     assert "\n" not in message, message
     return message
