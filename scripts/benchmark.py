@@ -18,7 +18,7 @@ and the step's utilisation of TensorFlow's; seconds per image of the exported Sa
 at `--export_size`; images per second of the demo's real input pipeline alone (and the
 demo's own lsd step, to compare); peak memory of one step at `--memory_size`, measured in
 child processes of their own so that the figure is clean (`--memory_repeats` of them: the
-largest peak, and each).
+largest peak, and each), and in one more the peak of live tensors and which they were.
 
 Timings are only comparable within one run (as ratios), on one machine: the machines this
 runs on are shared.
@@ -50,6 +50,7 @@ from gta_keras import configurables
 from gta_keras import experiment
 from gta_keras import flops as flops_lib
 from gta_keras import machine
+from gta_keras import memory_profile
 from gta_keras import precision
 from gta_keras import profiling
 from gta_keras.models import factory
@@ -417,7 +418,11 @@ def time_pipeline(batches):
 
 
 def memory_child():
-    """One lsd/single_pass step at --size in this process; prints its peak RSS as JSON."""
+    """One lsd/single_pass step at --size in this process; prints its peak RSS as JSON.
+
+    Under TensorFlow's BFC allocator (`memory_profile.BFC_ENVIRONMENT`) also the peak of
+    live tensors, and the second step runs under the profiler: what was alive at its
+    peak (`memory_profile.live_at_peak`; the profiler slows that step)."""
     image_size = _size(FLAGS.size)
     _parse_paper_gin(image_size)
     model = _paper_model("lsd", "single_pass")
@@ -428,19 +433,28 @@ def memory_child():
     _sync(step(batch))
     first = time.perf_counter() - start
     after_first = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    counting = memory_profile.allocator_peak_gib() is not None
+    losses, live = {}, None
+    second_step = lambda: losses.update(_sync(step(batch)))
     start = time.perf_counter()
-    losses = _sync(step(batch))
+    if counting:
+        live = memory_profile.profile_peak(second_step)
+    else:
+        second_step()
     second = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({
         "size": list(image_size), "peak_rss_gib": round(peak * 1024 / GIB, 2),
         "peak_rss_gib_after_first_step": round(after_first * 1024 / GIB, 2),
+        "peak_tensor_gib": memory_profile.allocator_peak_gib(),
+        "live_at_peak": live,
         "first_step_seconds": round(first, 1), "second_step_seconds": round(second, 1),
         "losses_finite": all(np.isfinite(v) for v in losses.values())}))
 
 
-def run_memory_child(memory_size):
-    """Runs `memory_child` in a fresh process; its JSON (or the failure)."""
+def run_memory_child(memory_size, environment=None):
+    """Runs `memory_child` in a fresh process (`environment` added to this one's); its
+    JSON (or the failure)."""
     command = [sys.executable, os.path.abspath(__file__), "--mode=paper", "--memory_child",
                f"--size={memory_size[0]}x{memory_size[1]}",
                f"--width_multiplier={FLAGS.width_multiplier}",
@@ -448,7 +462,8 @@ def run_memory_child(memory_size):
                f"--precision={FLAGS.precision}"]
     command += [f"--gin_file={name}" for name in FLAGS.gin_file or []]
     command += [f"--gin_bindings={binding}" for binding in FLAGS.gin_bindings]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    done = subprocess.run(command, capture_output=True, text=True, check=False,
+                          env=dict(os.environ, **(environment or {})))
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode or not lines:
         return {"error": f"exit {done.returncode}", "stderr": done.stderr[-2000:]}
@@ -462,13 +477,25 @@ def measure_peak_memory(memory_size, repeats):
     Which tensors are alive at once depends on the order two threads run the ops in, so
     the peak of the same step moved from 7.67 to 8.11 GiB between three processes
     (docs/performance.md); one process would report a draw, not the peak.
+
+    Then one more process under TensorFlow's BFC allocator
+    (`memory_profile.BFC_ENVIRONMENT`), for "peak_tensor_gib": the most memory its
+    tensors held at once, and "live_at_peak": which they were. That is close to what a
+    GPU, whose allocator it is, must hold (its convolutions' scratch buffers differ from
+    Eigen's and oneDNN's); the resident set adds the runtime, the graph and what the C
+    library's allocator keeps after frees. The BFC process's own resident set
+    is not a run of the figure above (that allocator keeps what it grew).
     """
     runs = [run_memory_child(memory_size) for _ in range(max(repeats, 1))]
-    failed = [run for run in runs if "error" in run]
+    tensor_run = run_memory_child(memory_size, memory_profile.BFC_ENVIRONMENT)
+    failed = [run for run in runs + [tensor_run] if "error" in run]
     if failed:
         return failed[0]
     largest = max(runs, key=lambda run: run["peak_rss_gib"])
-    return dict(largest, peak_rss_gib_runs=[run["peak_rss_gib"] for run in runs])
+    return dict(largest, peak_rss_gib_runs=[run["peak_rss_gib"] for run in runs],
+                peak_tensor_gib=tensor_run["peak_tensor_gib"],
+                live_at_peak=tensor_run["live_at_peak"],
+                peak_rss_gib_under_bfc=tensor_run["peak_rss_gib"])
 
 
 def paper_main():

@@ -61,6 +61,12 @@ def test_paper_mode_json_has_every_key(tmp_path, demo_data_dir):
     memory = results["peak_memory_step"]
     assert len(memory["peak_rss_gib_runs"]) == 2
     assert memory["peak_rss_gib"] == max(memory["peak_rss_gib_runs"]) > 0
+    # One more process, under the BFC allocator, counts the tensors.
+    assert memory["peak_tensor_gib"] > 0 and memory["peak_rss_gib_under_bfc"] > 0
+    live = memory["live_at_peak"]
+    # The profiled second step's peak, within the whole process's.
+    assert 0 < live["peak_gib"] <= memory["peak_tensor_gib"]
+    assert any(part.startswith("backward/") for part in live["live_by_part"]), live
     assert results["peak_memory_step"]["losses_finite"]
     assert results["export_seconds_per_image"] > 0
     assert results.get("pipeline_error") is None, results["pipeline_error"]
