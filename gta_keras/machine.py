@@ -113,16 +113,34 @@ def numeric_path(environ=None):
 
 
 def intra_op_threads(configured=0, environ=None):
-    """The intra-op thread count TF runs with; 0 means TF's default (one per core).
+    """The intra-op thread count TF runs with (the threads inside one op); 0 means TF's
+    default (one per core).
 
     Args:
       configured: `tf.config.threading.get_intra_op_parallelism_threads()`, which wins
         when set (non-zero).
       environ: None for this process's environment (TF_NUM_INTRAOP_THREADS).
     """
+    return _threads(configured, "TF_NUM_INTRAOP_THREADS", environ)
+
+
+def inter_op_threads(configured=0, environ=None):
+    """The inter-op thread count TF runs with (how many ops run at once); 0 means TF's
+    default (one per core). With 1, a step's peak memory is lower: two large ops no
+    longer hold their buffers at once (docs/performance.md).
+
+    Args:
+      configured: `tf.config.threading.get_inter_op_parallelism_threads()`, which wins
+        when set (non-zero).
+      environ: None for this process's environment (TF_NUM_INTEROP_THREADS).
+    """
+    return _threads(configured, "TF_NUM_INTEROP_THREADS", environ)
+
+
+def _threads(configured, variable, environ):
     if configured:
         return configured
-    value = (os.environ if environ is None else environ).get("TF_NUM_INTRAOP_THREADS", "")
+    value = (os.environ if environ is None else environ).get(variable, "")
     try:
         return max(int(value), 0)
     except ValueError:
@@ -192,7 +210,8 @@ def describe():
       {"cpu_model", "architecture", "isa" (the vector extensions present), "cores"
       (os.cpu_count()), "tensorflow", "keras", "numpy", "python", "onednn",
       "intra_op_threads" (tf.config's setting, else TF_NUM_INTRAOP_THREADS; 0 means TF's
-      default), "numerics" (`numeric_path()`)}.
+      default), "inter_op_threads" (the same for TF_NUM_INTEROP_THREADS), "numerics"
+      (`numeric_path()`)}.
     """
     import keras  # pylint: disable=import-outside-toplevel  (keeps import cheap)
     import numpy as np  # pylint: disable=import-outside-toplevel
@@ -211,6 +230,8 @@ def describe():
         "onednn": onednn_enabled(),
         "intra_op_threads": intra_op_threads(
             tf.config.threading.get_intra_op_parallelism_threads()),
+        "inter_op_threads": inter_op_threads(
+            tf.config.threading.get_inter_op_parallelism_threads()),
         "numerics": numeric_path(),
     }
 

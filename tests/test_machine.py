@@ -16,7 +16,8 @@ def test_describe_names_the_cpu_isa_and_versions():
     stamp = machine.describe()
     json.dumps(stamp)  # JSON-ready
     assert set(stamp) >= {"cpu_model", "architecture", "isa", "cores", "tensorflow",
-                          "keras", "numpy", "python", "onednn", "intra_op_threads"}
+                          "keras", "numpy", "python", "onednn", "intra_op_threads",
+                          "inter_op_threads"}
     assert stamp["cores"] >= 1
     assert stamp["tensorflow"].startswith("2.")
     assert all(flag in machine.ISA_FLAGS for flag in stamp["isa"])
@@ -121,6 +122,12 @@ def test_intra_op_threads_prefer_tf_config_then_the_environment():
     assert machine.intra_op_threads(0, {"TF_NUM_INTRAOP_THREADS": "1"}) == 1
     assert machine.intra_op_threads(0, {}) == 0
     assert machine.intra_op_threads(0, {"TF_NUM_INTRAOP_THREADS": "many"}) == 0
+
+
+def test_inter_op_threads_read_their_own_variable():
+    assert machine.inter_op_threads(0, {"TF_NUM_INTEROP_THREADS": "1"}) == 1
+    assert machine.inter_op_threads(0, {"TF_NUM_INTRAOP_THREADS": "1"}) == 0
+    assert machine.inter_op_threads(2, {"TF_NUM_INTEROP_THREADS": "1"}) == 2
 
 
 def test_the_stamp_names_this_process_numeric_path(monkeypatch):
