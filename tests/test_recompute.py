@@ -1,4 +1,4 @@
-"""F with its VGG blocks recomputed in the backward pass computes what F computes."""
+"""Blocks recomputed in the backward pass (F, D, G) compute what the plain players compute."""
 
 import numpy as np
 import pytest
@@ -36,7 +36,8 @@ def test_recomputed_embedder_has_the_same_outputs_and_gradients():
 
 
 @pytest.mark.parametrize("flag", ["recompute_embedder_blocks",
-                                  "recompute_discriminator_blocks"])
+                                  "recompute_discriminator_blocks",
+                                  "recompute_generator_blocks"])
 def test_training_with_recomputed_blocks_equals_plain_training(flag):
     """The issue's equality test: same losses and updated weights, dropout on, two
     steps of lsd from the same seed on the same batches."""
@@ -104,3 +105,51 @@ def test_feature_d_refuses_discriminator_recomputation():
     model = factory.build_model(num_classes=3, method="lsd", embedder=tiny.EMBEDDER,
                                 discriminator=config)
     assert model.recompute_discriminator_blocks
+
+
+@pytest.mark.parametrize("norm,stage1_matmul", [("instance", False), ("none", True)])
+def test_recomputed_generator_has_the_same_outputs_and_gradients(norm, stage1_matmul):
+    from gta_keras.models import generator as generator_lib  # pylint: disable=import-outside-toplevel
+    import keras  # pylint: disable=import-outside-toplevel
+    keras.utils.set_random_seed(0)
+    generator = generator_lib.build_generator(8, 16, 8, width_multiplier=1 / 16,
+                                              blocks_per_stage=2, norm=norm,
+                                              stage1_matmul=stage1_matmul)
+    shapes = {"fc7": [2, 1, 2, 8], "pool4": [2, 2, 4, 16], "pool3": [2, 4, 8, 8]}
+    features = {name: tf.random.stateless_normal(shape, seed=[index, 3])
+                for index, (name, shape) in enumerate(shapes.items())}
+    results = []
+    for recompute in (False, True):
+        with tf.GradientTape() as tape:
+            tape.watch(features)
+            if recompute:
+                image = generator_lib.call_recomputing_blocks(generator, features)
+            else:
+                image = generator(features, training=False)
+            loss = tf.reduce_sum(tf.square(image - 0.5))
+        gradients = tape.gradient(loss, [generator.trainable_variables, features])
+        results.append((image, tf.nest.flatten(gradients)))
+    (plain, plain_gradients), (recomputed, recomputed_gradients) = results
+    assert recomputed.shape == plain.shape == (2, 32, 64, 3)
+    np.testing.assert_allclose(recomputed, plain, rtol=1e-5, atol=1e-6)
+    assert len(recomputed_gradients) == len(plain_gradients)
+    nonzero = 0
+    for got, want in zip(recomputed_gradients, plain_gradients):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
+        nonzero += bool(np.any(want.numpy()))
+    assert nonzero >= len(plain_gradients) // 2
+
+
+def test_gin_turns_generator_recomputation_on_and_training_takes_that_path(monkeypatch):
+    from gta_keras.models import factory  # pylint: disable=import-outside-toplevel
+    from gta_keras.models import generator as generator_lib  # pylint: disable=import-outside-toplevel
+    model = tiny.model(generator=factory.GeneratorConfig(blocks_per_stage=1,
+                                                         recompute_blocks=True))
+    assert model.recompute_generator_blocks
+    calls = []
+    recomputing = generator_lib.call_recomputing_blocks
+    monkeypatch.setattr(generator_lib, "call_recomputing_blocks",
+                        lambda *args: calls.append(1) or recomputing(*args))
+    tiny.step_losses(model, 1)
+    assert len(calls) == 2  # Source and target (the tiny model runs eagerly).
+    assert not tiny.model().recompute_generator_blocks

@@ -8,6 +8,7 @@ from gta_keras import distribution
 from gta_keras import losses
 from gta_keras.data import preprocessing
 from gta_keras.models import discriminator as discriminator_lib
+from gta_keras.models import generator as generator_lib
 from gta_keras.models import segmenter
 
 # The paper's method, its baselines and its ablations (Table 4; docs/ablations.md).
@@ -117,6 +118,8 @@ class DomainAdaptationModel(keras.Model):
       recompute_discriminator_blocks: the same for D's stem and residual branches
         (`discriminator.call_recomputing_blocks`), in the game with G ("lsd",
         "global_d", "no_aux").
+      recompute_generator_blocks: the same for G's stages and residual branches
+        (`generator.call_recomputing_blocks`).
     """
 
     def __init__(self, embedder, classifier, generator=None, discriminator=None,
@@ -124,7 +127,7 @@ class DomainAdaptationModel(keras.Model):
                  update_reading="single_pass", num_classes=19, eval_size=None,
                  upsampling="bilinear_logits", adversarial_warmup_steps=0,
                  recompute_embedder_blocks=False, recompute_discriminator_blocks=False,
-                 **kwargs):
+                 recompute_generator_blocks=False, **kwargs):
         super().__init__(**kwargs)
         if method not in METHODS:
             raise ValueError(f"Unknown method {method!r}; use one of {METHODS}.")
@@ -150,6 +153,7 @@ class DomainAdaptationModel(keras.Model):
         self.adversarial_warmup_steps = adversarial_warmup_steps
         self.recompute_embedder_blocks = bool(recompute_embedder_blocks)
         self.recompute_discriminator_blocks = bool(recompute_discriminator_blocks)
+        self.recompute_generator_blocks = bool(recompute_generator_blocks)
         self.trackers = {name: keras.metrics.Mean(name=name)
                          for name in ("d_loss", "g_loss", "f_loss", "seg_loss")}
         # The mean of each loss term since someone (`health.TrainingHealth`) last reset
@@ -313,8 +317,8 @@ class DomainAdaptationModel(keras.Model):
         cross-entropies scaled to the patch D's weight under "sum"), "no_aux"'s D has no
         auxiliary head (so no term reads one).
         """
-        source_fake = self.generator(source_features, training=training)
-        target_fake = self.generator(target_features, training=training)
+        source_fake = self._generate(source_features, training)
+        target_fake = self._generate(target_features, training)
         source_real = preprocessing.unit_range(source_images)
         target_real = preprocessing.unit_range(target_images)
         d_source_real = self._discriminate(source_real, training)
@@ -344,6 +348,13 @@ class DomainAdaptationModel(keras.Model):
             "f_loss": losses.f_total(f_terms, self._segmenter_weights()),
             "seg_loss": seg_loss,
         }, _named_terms(d=d_terms, g=g_terms, f=f_terms))
+
+    def _generate(self, features, training):
+        """G's image from F's `features`, recomputing its blocks in the backward pass if
+        set."""
+        if self.recompute_generator_blocks:
+            return generator_lib.call_recomputing_blocks(self.generator, features, training)
+        return self.generator(features, training=training)
 
     def _discriminate(self, images, training):
         """D's outputs on `images`, recomputing its blocks in the backward pass if set."""
@@ -455,7 +466,7 @@ class DomainAdaptationModel(keras.Model):
         """
         # Every gradient is taken before any player moves: the single-pass reading, and
         # needed when a backward pass re-runs a player and reads its weights then
-        # (`recompute_discriminator_blocks`).
+        # (`recompute_discriminator_blocks`, `recompute_generator_blocks`).
         gradients = {player: self._gradients(player, tape, step_losses)
                      for player in players}
         if not self.skip_nonfinite_steps:

@@ -93,6 +93,10 @@ class GeneratorConfig:
         matrix product over image patches (`patch_conv.PatchMatmulConv2DTranspose`):
         the same function, faster on CPU at the paper's sizes; results equal to float
         rounding.
+      recompute_blocks: in training, recompute each stage's transposed conv and each
+        residual branch (up to its dropout) in the backward pass instead of keeping their
+        activations (`generator.call_recomputing_blocks`): less memory at large sizes for
+        one more forward pass of them; same results.
     """
     width_multiplier: float = None
     blocks_per_stage: int = 2
@@ -102,6 +106,7 @@ class GeneratorConfig:
     output_kernel_size: int = 3
     init: str = "glorot"
     stage1_matmul: bool = False
+    recompute_blocks: bool = False
 
 
 @gin.configurable("discriminator")
@@ -262,7 +267,8 @@ def build_model(num_classes=19, method="lsd", reduction="sum",
         eval_size=segmenter.eval_size, upsampling=segmenter.upsampling,
         adversarial_warmup_steps=adversarial_warmup_steps,
         recompute_embedder_blocks=embedder.recompute_blocks,
-        recompute_discriminator_blocks=discriminator.recompute_blocks)
+        recompute_discriminator_blocks=discriminator.recompute_blocks,
+        recompute_generator_blocks=generator.recompute_blocks)
 
 
 def _reject_moved(moved):

@@ -1,6 +1,7 @@
 """The generator G: reconstructs the input image from F's embedding."""
 
 import keras
+import tensorflow as tf
 
 from gta_keras.models import blocks
 from gta_keras.models import patch_conv
@@ -72,3 +73,47 @@ def build_generator(fc_width, pool4_channels, pool3_channels, width_multiplier=1
                                          activation="sigmoid", name="to_rgb",
                                          **blocks.conv_initializers(init))(x)
     return keras.Model({"fc7": fc7, "pool4": pool4, "pool3": pool3}, image, name=name)
+
+
+def call_recomputing_blocks(generator, features, training=False):
+    """G(features), recomputing each stage's transposed conv -> norm -> activation and
+    each residual branch up to its dropout in the backward pass.
+
+    The same function as `generator(features, training=training)`, through the same layers
+    and variables. At 1024x512 G's forward activations of both domains (about 1.1 GiB)
+    are alive while D's gradients are computed, at the step's memory peak
+    (docs/performance.md). Here each part runs under `tf.recompute_grad`: the backward
+    pass keeps its input (and the dropout mask) and recomputes the rest. The dropout
+    stays outside the recomputed parts, so each mask is drawn once, as in the plain call.
+
+    Args:
+      generator: G, as `build_generator` returns it (layers are found by name).
+      features: F's dict {"fc7", "pool4", "pool3"}.
+      training: whether the blocks' dropout is active.
+
+    Returns:
+      The image in [0, 1], float32.
+    """
+    names = {layer.name for layer in generator.layers}
+
+    def layers(*candidates):
+        return [generator.get_layer(name) for name in candidates if name in names]
+
+    x = features["fc7"]
+    for stage in range(1, 6):
+        prefix = f"stage{stage}"
+        if stage == 3:
+            x = generator.get_layer("concat_pool4")([x, features["pool4"]])
+        if stage == 4:
+            x = generator.get_layer("concat_pool3")([x, features["pool3"]])
+        x = blocks.recomputed_chain(layers(f"{prefix}_deconv", f"{prefix}_norm",
+                                           f"{prefix}_act"))(x)
+        block = 0
+        while f"{prefix}_res{block}_conv" in names:
+            name = f"{prefix}_res{block}"
+            branch = blocks.recomputed_chain(layers(f"{name}_conv", f"{name}_norm",
+                                                    f"{name}_act"))(x)
+            branch = generator.get_layer(f"{name}_dropout")(branch, training=training)
+            x = generator.get_layer(f"{name}_add")([x, branch])
+            block += 1
+    return tf.cast(generator.get_layer("to_rgb")(x), tf.float32)
