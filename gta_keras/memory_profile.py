@@ -18,9 +18,6 @@ slots, anything cached) have no event; they are the difference to the bytes in u
 """
 
 import collections
-import glob
-import os
-import tempfile
 
 import tensorflow as tf
 from tensorflow.tsl.profiler.protobuf import xplane_pb2
@@ -120,14 +117,4 @@ def profile_peak(fn, logdir=None, top=15):
       logdir: where the profiler writes (a temporary folder if None).
       top: see `live_at_peak`.
     """
-    logdir = logdir or tempfile.mkdtemp(prefix="gta_keras_memory_")
-    tf.profiler.experimental.start(logdir)
-    try:
-        fn()
-    finally:
-        tf.profiler.experimental.stop()
-    paths = sorted(glob.glob(os.path.join(logdir, "**", "*.xplane.pb"), recursive=True),
-                   key=os.path.getmtime)
-    if not paths:
-        raise RuntimeError(f"TensorFlow's profiler wrote no trace into {logdir}.")
-    return live_at_peak(read_memory_events(paths[-1]), top)
+    return live_at_peak(read_memory_events(profiling.trace(fn, logdir)), top)

@@ -41,18 +41,30 @@ def profile_calls(fn, calls=3, logdir=None):
       "op_seconds_per_call": the sum of all op times per call}; every dict sorted by
       time, largest first.
     """
+    def run():
+        for _ in range(calls):
+            fn()
+    return summarize(read_op_events(trace(run, logdir)), calls)
+
+
+def trace(fn, logdir=None):
+    """Runs `fn` under TensorFlow's profiler; the path of the XPlane file it wrote.
+
+    Args:
+      fn: a callable, run once.
+      logdir: where the profiler writes (a temporary folder if None).
+    """
     logdir = logdir or tempfile.mkdtemp(prefix="gta_keras_profile_")
     tf.profiler.experimental.start(logdir)
     try:
-        for _ in range(calls):
-            fn()
+        fn()
     finally:
         tf.profiler.experimental.stop()
     paths = sorted(glob.glob(os.path.join(logdir, "**", "*.xplane.pb"), recursive=True),
                    key=os.path.getmtime)
     if not paths:
         raise RuntimeError(f"TensorFlow's profiler wrote no trace into {logdir}.")
-    return summarize(read_op_events(paths[-1]), calls)
+    return paths[-1]
 
 
 def read_op_events(path):

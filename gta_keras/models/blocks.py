@@ -157,3 +157,24 @@ def recomputed_chain(layers):
             x = layer(x)
         return x
     return tf.recompute_grad(run)
+
+
+def call_recomputed_residual_block(model, name, x, training):
+    """`residual_block`'s function through `model`'s layers "<name>_*", its branch up to
+    the dropout recomputed in the backward pass (`recomputed_chain`).
+
+    The dropout stays outside the recomputed part, so its mask is drawn once, as in the
+    plain call. G's and D's `call_recomputing_blocks` use it.
+
+    Args:
+      model: G or D (or a model wrapping their layers): layers are found by name.
+      name: the block's prefix, e.g. "stage0_res1".
+      x: the block's input.
+      training: whether the dropout is active.
+    """
+    names = {layer.name for layer in model.layers}
+    branch = recomputed_chain([model.get_layer(f"{name}_{part}")
+                               for part in ("conv", "norm", "act")
+                               if f"{name}_{part}" in names])(x)
+    branch = model.get_layer(f"{name}_dropout")(branch, training=training)
+    return model.get_layer(f"{name}_add")([x, branch])

@@ -101,11 +101,8 @@ def call_recomputing_blocks(discriminator, images, training=False):
             x = discriminator.get_layer(f"stage{stage}_pool")(x)
         block = 0
         while f"stage{stage}_res{block}_conv" in names:
-            prefix = f"stage{stage}_res{block}"
-            branch = blocks.recomputed_chain(layers(f"{prefix}_conv", f"{prefix}_norm",
-                                       f"{prefix}_act"))(x)
-            branch = discriminator.get_layer(f"{prefix}_dropout")(branch, training=training)
-            x = discriminator.get_layer(f"{prefix}_add")([x, branch])
+            x = blocks.call_recomputed_residual_block(
+                discriminator, f"stage{stage}_res{block}", x, training)
             block += 1
         stage += 1
     domain = discriminator.get_layer("domain_head")(x)

@@ -110,10 +110,7 @@ def call_recomputing_blocks(generator, features, training=False):
                                            f"{prefix}_act"))(x)
         block = 0
         while f"{prefix}_res{block}_conv" in names:
-            name = f"{prefix}_res{block}"
-            branch = blocks.recomputed_chain(layers(f"{name}_conv", f"{name}_norm",
-                                                    f"{name}_act"))(x)
-            branch = generator.get_layer(f"{name}_dropout")(branch, training=training)
-            x = generator.get_layer(f"{name}_add")([x, branch])
+            x = blocks.call_recomputed_residual_block(generator, f"{prefix}_res{block}", x,
+                                                      training)
             block += 1
     return tf.cast(generator.get_layer("to_rgb")(x), tf.float32)
