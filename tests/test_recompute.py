@@ -9,21 +9,29 @@ from gta_keras.models import embedder as embedder_lib
 from tests import tiny
 
 
+def _outputs_and_gradients(call, loss, sources, watch=()):
+    """`call()`'s outputs, and the gradients of `loss(outputs)` for `sources` (flat)."""
+    with tf.GradientTape() as tape:
+        tape.watch(watch)
+        outputs = call()
+        value = loss(outputs)
+    return outputs, tf.nest.flatten(tape.gradient(value, sources))
+
+
+def _sum_of_squares(outputs):
+    return sum(tf.reduce_sum(tf.square(v)) for v in outputs.values())
+
+
 def test_recomputed_embedder_has_the_same_outputs_and_gradients():
     model = tiny.model(method="source_only", seed=0)
     images = preprocessing.embedder_input(tiny.batch()[0])
     embedder = model.embedder
-    results = []
-    for recompute in (False, True):
-        with tf.GradientTape() as tape:
-            if recompute:
-                features = embedder_lib.call_recomputing_blocks(embedder, images)
-            else:
-                features = embedder(images, training=False)
-            loss = sum(tf.reduce_sum(tf.square(v)) for v in features.values())
-        gradients = tape.gradient(loss, embedder.trainable_variables)
-        results.append((features, gradients))
-    (plain, plain_gradients), (recomputed, recomputed_gradients) = results
+    variables = embedder.trainable_variables
+    plain, plain_gradients = _outputs_and_gradients(
+        lambda: embedder(images, training=False), _sum_of_squares, variables)
+    recomputed, recomputed_gradients = _outputs_and_gradients(
+        lambda: embedder_lib.call_recomputing_blocks(embedder, images), _sum_of_squares,
+        variables)
     assert plain.keys() == recomputed.keys()
     for name in plain:
         np.testing.assert_allclose(recomputed[name], plain[name], rtol=1e-6, atol=1e-7)
@@ -76,18 +84,12 @@ def test_recomputed_discriminator_has_the_same_outputs_and_gradients(norm, patch
         tiny.NUM_CLASSES, width_multiplier=1 / 16, blocks_per_stage=2, norm=norm,
         patch=patch, aux_head=aux_head)
     images = tf.random.stateless_uniform([2, 32, 64, 3], seed=[1, 2])
-    results = []
-    for recompute in (False, True):
-        with tf.GradientTape() as tape:
-            tape.watch(images)
-            if recompute:
-                outputs = discriminator_lib.call_recomputing_blocks(discriminator, images)
-            else:
-                outputs = discriminator(images, training=False)
-            loss = sum(tf.reduce_sum(tf.square(v)) for v in outputs.values())
-        gradients = tape.gradient(loss, discriminator.trainable_variables + [images])
-        results.append((outputs, gradients))
-    (plain, plain_gradients), (recomputed, recomputed_gradients) = results
+    sources = discriminator.trainable_variables + [images]
+    plain, plain_gradients = _outputs_and_gradients(
+        lambda: discriminator(images, training=False), _sum_of_squares, sources, images)
+    recomputed, recomputed_gradients = _outputs_and_gradients(
+        lambda: discriminator_lib.call_recomputing_blocks(discriminator, images),
+        _sum_of_squares, sources, images)
     assert plain.keys() == recomputed.keys() == ({"domain", "aux"} if aux_head
                                                   else {"domain"})
     for name in plain:
@@ -118,18 +120,16 @@ def test_recomputed_generator_has_the_same_outputs_and_gradients(norm, stage1_ma
     shapes = {"fc7": [2, 1, 2, 8], "pool4": [2, 2, 4, 16], "pool3": [2, 4, 8, 8]}
     features = {name: tf.random.stateless_normal(shape, seed=[index, 3])
                 for index, (name, shape) in enumerate(shapes.items())}
-    results = []
-    for recompute in (False, True):
-        with tf.GradientTape() as tape:
-            tape.watch(features)
-            if recompute:
-                image = generator_lib.call_recomputing_blocks(generator, features)
-            else:
-                image = generator(features, training=False)
-            loss = tf.reduce_sum(tf.square(image - 0.5))
-        gradients = tape.gradient(loss, [generator.trainable_variables, features])
-        results.append((image, tf.nest.flatten(gradients)))
-    (plain, plain_gradients), (recomputed, recomputed_gradients) = results
+    sources = [generator.trainable_variables, features]
+
+    def loss(image):
+        return tf.reduce_sum(tf.square(image - 0.5))
+
+    plain, plain_gradients = _outputs_and_gradients(
+        lambda: generator(features, training=False), loss, sources, features)
+    recomputed, recomputed_gradients = _outputs_and_gradients(
+        lambda: generator_lib.call_recomputing_blocks(generator, features), loss, sources,
+        features)
     assert recomputed.shape == plain.shape == (2, 32, 64, 3)
     np.testing.assert_allclose(recomputed, plain, rtol=1e-5, atol=1e-6)
     assert len(recomputed_gradients) == len(plain_gradients)
