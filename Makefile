@@ -23,8 +23,9 @@ demo: $(STAMP)
 # tests leave a core idle much of the time (Python, graph tracing, process start-up), and
 # two processes fill it. On a clean clone of the 2-core Intel Xeon (2026-12-03,
 # idle) 9 min 27 s against 15 min 48 s in one process. TEST_WORKERS=0 runs it in one process.
+# Files go out in conftest.py's order (end-to-end files first), not xdist's.
 TEST_WORKERS ?= 2
-PYTEST := $(VENV)/bin/python -m pytest -q $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile)
+PYTEST := $(VENV)/bin/python -m pytest -q $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder)
 
 test: $(STAMP)
 	$(PYTEST)
