@@ -169,10 +169,13 @@ def script():
     return module
 
 
-def _make_run(workdir, method, average_offset=None):
+def _make_run(workdir, method, data_dir, average_offset=None):
     """A smoke-sized run folder as training leaves it, without training: the operative
     config, a checkpoint at step 0 and, with other weights, one at step 3; and a
     selection record that says step 0 was evaluated. Returns step 0's fc7 bias.
+
+    `data_dir` holds the demo pair (the session's `demo_data_dir`), which the training
+    dataset reads as training would.
 
     With `average_offset`, the run keeps a moving average of F and C whose fc7 bias is
     the weights' plus that offset."""
@@ -181,7 +184,8 @@ def _make_run(workdir, method, average_offset=None):
     if average_offset is not None:
         bindings.append("compile_model.segmenter_ema_decay = 0.9")
     configurables.parse_gin([SMOKE], bindings)
-    pipeline.make_train_dataset()  # As training does: its settings in the operative config.
+    # As training does: its settings in the operative config.
+    pipeline.make_train_dataset(data_dir=data_dir)
     model = experiment.build_compiled_model(skip_imagenet_weights=True)
     bias = model.embedder.get_layer("fc7").bias
     if average_offset is not None:
@@ -206,12 +210,12 @@ def _make_run(workdir, method, average_offset=None):
 
 
 @pytest.fixture(scope="module")
-def tiny_runs(tmp_path_factory):
+def tiny_runs(tmp_path_factory, demo_data_dir):
     root = tmp_path_factory.mktemp("retrieval_runs")
     made = {}
     for method in ("source_only", "lsd"):
         workdir = str(root / f"{method}_seed4")
-        made[method] = (workdir, _make_run(workdir, method))
+        made[method] = (workdir, _make_run(workdir, method, demo_data_dir))
     return made
 
 
@@ -266,13 +270,14 @@ def test_descriptors_of_each_layer_and_of_g(script, tiny_runs):
                                reconstruction.mean(axis=(1, 2)), rtol=1e-4)
 
 
-def test_sizes_that_do_not_fit_the_demo_splits_stop_before_any_descriptor(script,
-                                                                         tiny_runs):
+def test_sizes_that_do_not_fit_the_demo_splits_stop_before_any_descriptor(
+        script, tiny_runs, demo_data_dir):
     with pytest.raises(retrieval.ProtocolError, match="split holds 2000"):
-        script.run([tiny_runs["lsd"][0]], pool_size=1500, query_size=1000)
+        script.run([tiny_runs["lsd"][0]], pool_size=1500, query_size=1000,
+                   data_dir=demo_data_dir)
     with pytest.raises(retrieval.ProtocolError, match="needs a run with a generator"):
         script.run([tiny_runs["source_only"][0]], after_generator=True, pool_size=2,
-                   query_size=2, k_max=2)
+                   query_size=2, k_max=2, data_dir=demo_data_dir)
 
 
 def test_group_summary_mean_and_std(script):
@@ -289,11 +294,12 @@ def test_group_summary_mean_and_std(script):
 
 
 @pytest.mark.slow
-def test_f_holds_the_weights_evaluation_scored(script, tmp_path, monkeypatch):
+def test_f_holds_the_weights_evaluation_scored(script, tmp_path, monkeypatch,
+                                               demo_data_dir):
     """A run with a moving average: F's descriptors come from the average, as evaluation
     scores it; after G, from the training weights G was trained against."""
     workdir = str(tmp_path / "lsd_seed4")
-    evaluated = _make_run(workdir, "lsd", average_offset=5.0)
+    evaluated = _make_run(workdir, "lsd", demo_data_dir, average_offset=5.0)
     seen = []
 
     def descriptors(model, *unused_args):
@@ -313,9 +319,10 @@ def test_f_holds_the_weights_evaluation_scored(script, tmp_path, monkeypatch):
             np.testing.assert_allclose(bias, evaluated + offset, rtol=1e-6)
 
 
-def test_the_command_on_two_tiny_runs(tiny_runs, tmp_path):
+def test_the_command_on_two_tiny_runs(tiny_runs, tmp_path, demo_data_dir):
     dirs = [tiny_runs["source_only"][0], tiny_runs["lsd"][0]]
     result = cli.run_script("scripts/retrieval.py", f"--workdir={','.join(dirs)}",
+                            f"--data_dir={demo_data_dir}",
                             "--pool_size=6", "--query_size=4", "--query_split=validation",
                             "--k_max=8", f"--output_dir={tmp_path}", "--group_by_method")
     cli.assert_ok(result)
