@@ -55,22 +55,42 @@ def pixel_cross_entropy(labels, logits, reduction="sum"):
     return tf.reduce_mean(per_image)
 
 
-def domain_cross_entropy(domain_logits, domain, reduction="sum"):
+def domain_cross_entropy(domain_logits, domain, reduction="sum", label_smoothing=0.0):
     """Cross-entropy of D's domain head against one domain class everywhere.
 
     L = sum_p -log softmax(domain_logits_p)[domain] per image ("sum"; "mean" divides by
-    the number of locations), averaged over the batch.
+    the number of locations), averaged over the batch. With label smoothing e the target
+    at each location is (1 - e) on `domain` plus e / K on each of the K classes:
+    L = sum_p [(1 - e) (-log softmax_p[domain]) + (e / K) sum_k (-log softmax_p[k])].
 
     Args:
-      domain_logits: float [B, h, w, 4].
+      domain_logits: float [B, h, w, K].
       domain: one of SOURCE_REAL, SOURCE_FAKE, TARGET_REAL, TARGET_FAKE.
       reduction: "sum" or "mean" over locations.
+      label_smoothing: e in [0, 1); 0 is the plain cross-entropy.
 
     Returns:
       Scalar float32.
     """
     labels = tf.fill(tf.shape(domain_logits)[:3], domain)
-    return pixel_cross_entropy(labels, domain_logits, reduction)
+    hard = pixel_cross_entropy(labels, domain_logits, reduction)
+    if not label_smoothing:
+        return hard
+    # Every location holds a domain label (none is void), so the uniform part reduces
+    # like the hard one: the per-location mean over classes of -log softmax.
+    uniform = -tf.reduce_mean(tf.nn.log_softmax(tf.cast(domain_logits, tf.float32)),
+                              axis=-1)
+    uniform = tf.reduce_sum(uniform, axis=[1, 2])
+    if reduction == "mean":
+        uniform /= tf.cast(tf.reduce_prod(tf.shape(domain_logits)[1:3]), tf.float32)
+    return (1.0 - label_smoothing) * hard + label_smoothing * tf.reduce_mean(uniform)
+
+
+def check_label_smoothing(label_smoothing):
+    """Raises a ValueError naming the binding unless 0 <= label_smoothing < 1."""
+    if not 0.0 <= label_smoothing < 1.0:
+        raise ValueError(f"build_model.d_label_smoothing = {label_smoothing!r}: must be in "
+                         "[0, 1) (0 is the paper's plain cross-entropy; 0.1-0.2 is usual).")
 
 
 def l1_reconstruction(images, reconstructions):
@@ -168,7 +188,7 @@ def feature_domain_scale(patch_locations, feature_locations, reduction="sum"):
 
 
 def d_loss(d_source_real, d_source_fake, d_target_real, d_target_fake, aux_labels,
-           reduction="sum", domain_scale=None):
+           reduction="sum", domain_scale=None, label_smoothing=0.0):
     """D update: L_D = CE(D(x_s), src-real) + CE(D(G(F(x_s))), src-fake)
     + CE(D_aux(x_s), y_s) + CE(D(x_t), tgt-real) + CE(D(G(F(x_t))), tgt-fake).
 
@@ -180,16 +200,18 @@ def d_loss(d_source_real, d_source_fake, d_target_real, d_target_fake, aux_label
       reduction: "sum" or "mean" over pixels.
       domain_scale: None, or a factor on each domain cross-entropy (see
         `image_level_domain_scale`).
+      label_smoothing: smoothing of D's four domain targets (`domain_cross_entropy`);
+        not of the auxiliary labels. 0 in the paper.
 
     Returns:
       Scalar float32.
     """
     return d_total(d_loss_terms(d_source_real, d_source_fake, d_target_real, d_target_fake,
-                                aux_labels, reduction, domain_scale))
+                                aux_labels, reduction, domain_scale, label_smoothing))
 
 
 def d_loss_terms(d_source_real, d_source_fake, d_target_real, d_target_fake, aux_labels,
-                 reduction="sum", domain_scale=None):
+                 reduction="sum", domain_scale=None, label_smoothing=0.0):
     """The terms of `d_loss` by name (`D_TERMS`), in the order it adds them.
 
     Each term as it enters the sum (with `domain_scale`); the arguments are `d_loss`'s.
@@ -198,8 +220,9 @@ def d_loss_terms(d_source_real, d_source_fake, d_target_real, d_target_fake, aux
     Returns:
       A dict of scalar float32.
     """
-    ce = lambda out, domain: _scaled(domain_cross_entropy(out["domain"], domain, reduction),
-                                     domain_scale)
+    ce = lambda out, domain: _scaled(
+        domain_cross_entropy(out["domain"], domain, reduction, label_smoothing),
+        domain_scale)
     terms = {"source_real": ce(d_source_real, discriminator_lib.SOURCE_REAL),
              "source_fake": ce(d_source_fake, discriminator_lib.SOURCE_FAKE)}
     if "aux" in d_source_real:
@@ -343,7 +366,8 @@ def f_total(terms, weights=REFERENCE_WEIGHTS):
     return segmentation + weights.beta * cross_domain + weights.alpha * terms["aux"]
 
 
-def feature_d_loss(d_source, d_target, reduction="sum", domain_scale=None):
+def feature_d_loss(d_source, d_target, reduction="sum", domain_scale=None,
+                   label_smoothing=0.0):
     """Feature D update ("feature_d"): L_D = CE(D(F(x_s)), source) + CE(D(F(x_t)), target).
 
     The 2-class game on fc7 (`feature_discriminator`): each fc7 location is classified
@@ -354,18 +378,22 @@ def feature_d_loss(d_source, d_target, reduction="sum", domain_scale=None):
         and F(x_t)'s fc7.
       reduction: "sum" or "mean" over locations.
       domain_scale: None, or a factor on each cross-entropy (`feature_domain_scale`).
+      label_smoothing: smoothing of the two domain targets (`domain_cross_entropy`).
 
     Returns:
       Scalar float32.
     """
-    return d_total(feature_d_loss_terms(d_source, d_target, reduction, domain_scale))
+    return d_total(feature_d_loss_terms(d_source, d_target, reduction, domain_scale,
+                                        label_smoothing))
 
 
-def feature_d_loss_terms(d_source, d_target, reduction="sum", domain_scale=None):
+def feature_d_loss_terms(d_source, d_target, reduction="sum", domain_scale=None,
+                         label_smoothing=0.0):
     """The terms of `feature_d_loss` by name (`FEATURE_D_TERMS`): "source" and "target",
     each with `domain_scale`. The arguments are `feature_d_loss`'s."""
-    ce = lambda out, domain: _scaled(domain_cross_entropy(out["domain"], domain, reduction),
-                                     domain_scale)
+    ce = lambda out, domain: _scaled(
+        domain_cross_entropy(out["domain"], domain, reduction, label_smoothing),
+        domain_scale)
     return {"source": ce(d_source, feature_discriminator_lib.SOURCE),
             "target": ce(d_target, feature_discriminator_lib.TARGET)}
 

@@ -156,6 +156,24 @@ def test_adversarial_warmup_turns_off_alpha_and_beta_for_the_first_steps():
     assert float(after["f_loss"]) > float(after["seg_loss"]) + 1e-3
 
 
+@pytest.mark.parametrize("method", ["lsd", "feature_d"])
+def test_d_label_smoothing_changes_d_s_loss_only(method):
+    """The option reaches D's loss (and only D's): same weights and batch, with and
+    without it."""
+    source, labels, target = tiny.batch()
+    plain = tiny.model(method=method).compute_losses(source, labels, target,
+                                                     training=False)
+    smoothed = tiny.model(method=method, d_label_smoothing=0.2).compute_losses(
+        source, labels, target, training=False)
+    assert abs(float(smoothed["d_loss"]) - float(plain["d_loss"])) > 1e-3
+    for name in plain:
+        if name != "d_loss":
+            np.testing.assert_allclose(smoothed[name], plain[name], rtol=1e-6,
+                                       err_msg=name)
+    with pytest.raises(ValueError, match="d_label_smoothing"):
+        tiny.model(method=method, d_label_smoothing=1.0)
+
+
 def test_prediction_at_any_size_rounds_to_the_stride():
     model = tiny.model()
     images = tf.zeros((1, 45, 70, 3))  # CamVid-like sides that do not divide by 32

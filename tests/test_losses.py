@@ -115,6 +115,67 @@ def test_domain_cross_entropy_targets_one_class_everywhere():
                                    _cross_entropy(peaked, domain), rtol=1e-5)
 
 
+@pytest.mark.parametrize("reduction", ["sum", "mean"])
+def test_smoothed_domain_cross_entropy_is_keras_label_smoothing(reduction):
+    """An independent reference: Keras' categorical cross-entropy with label smoothing
+    e (targets (1 - e) one-hot + e / K), per location, then summed or averaged over the
+    image's locations and averaged over the batch."""
+    peaked = _peaked(np.random.default_rng(3), (2, 2, 3, 4))
+    keras_ce = tf.keras.losses.CategoricalCrossentropy(
+        from_logits=True, label_smoothing=0.2, reduction=None)
+    for domain in DOMAINS:
+        per_location = keras_ce(tf.one_hot(tf.fill([2, 2, 3], domain), 4), peaked)
+        per_image = tf.reduce_sum(per_location, axis=[1, 2])
+        if reduction == "mean":
+            per_image /= 6
+        np.testing.assert_allclose(
+            losses.domain_cross_entropy(peaked, domain, reduction, label_smoothing=0.2),
+            tf.reduce_mean(per_image), rtol=1e-5)
+        # 0 is the plain cross-entropy, and 0.2 differs from it on these peaked logits
+        # by 100 times the tolerance above or more.
+        plain = _cross_entropy(peaked, domain, reduction)
+        np.testing.assert_allclose(
+            losses.domain_cross_entropy(peaked, domain, reduction, label_smoothing=0.0),
+            plain, rtol=1e-5)
+        assert abs(float(tf.reduce_mean(per_image)) - plain) > 1e-3 * plain
+
+
+def test_smoothing_bounds_what_a_sure_discriminator_gains():
+    """With smoothing D's loss is least at a finite confidence: pushing a sure logit
+    further up raises it, where the plain loss keeps falling."""
+    sure = lambda margin: tf.one_hot(tf.fill([1, 1, 1], D.SOURCE_REAL), 4) * margin
+    smoothed = [float(losses.domain_cross_entropy(sure(m), D.SOURCE_REAL,
+                                                  label_smoothing=0.2)) for m in (4, 20)]
+    plain = [float(losses.domain_cross_entropy(sure(m), D.SOURCE_REAL)) for m in (4, 20)]
+    assert smoothed[1] > smoothed[0] and plain[1] < plain[0]
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.0, 1.5])
+def test_label_smoothing_outside_0_to_1_names_the_binding(bad):
+    with pytest.raises(ValueError, match=r"build_model.d_label_smoothing .* \[0, 1\)"):
+        losses.check_label_smoothing(bad)
+
+
+@pytest.mark.parametrize("reduction", ["sum", "mean"])
+def test_d_loss_smooths_the_four_domain_terms_and_not_the_aux_term(reduction):
+    rng = np.random.default_rng(4)
+    source_real, source_fake, target_real, target_fake = (
+        _random_d_outputs(rng) for _ in range(4))
+    aux_labels = _aux_labels(rng)
+    smoothed = lambda out, domain: losses.domain_cross_entropy(
+        out["domain"], domain, reduction, label_smoothing=0.1)
+    terms = losses.d_loss_terms(source_real, source_fake, target_real, target_fake,
+                                aux_labels, reduction, label_smoothing=0.1)
+    expected = {"source_real": smoothed(source_real, D.SOURCE_REAL),
+                "source_fake": smoothed(source_fake, D.SOURCE_FAKE),
+                "aux": _cross_entropy(source_real["aux"], aux_labels, reduction),
+                "target_real": smoothed(target_real, D.TARGET_REAL),
+                "target_fake": smoothed(target_fake, D.TARGET_FAKE)}
+    assert list(terms) == list(expected)
+    for name, value in expected.items():
+        np.testing.assert_allclose(terms[name], value, rtol=1e-5, err_msg=name)
+
+
 def test_l1_reconstruction_is_a_mean():
     images = tf.zeros([1, 2, 2, 3])
     recon = tf.concat([tf.ones([1, 1, 2, 3]), tf.zeros([1, 1, 2, 3])], axis=1)

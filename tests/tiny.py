@@ -40,11 +40,12 @@ def model(method="lsd", seed=0, **kwargs):
     keras.utils.set_random_seed(seed)
     built = factory.build_model(num_classes=NUM_CLASSES, method=method,
                                 embedder=EMBEDDER, **{**PLAYERS, **kwargs})
-    lsd = method == "lsd"
-    # Eager: one step of a tiny model runs faster than tracing it into a graph.
+    # An optimizer for each player the method has. Eager: one step of a tiny model runs
+    # faster than tracing it into a graph.
     built.compile(configurables.adam(1e-3),
-                  configurables.adam(1e-3) if lsd else None,
-                  configurables.adam(1e-3) if lsd else None, run_eagerly=True)
+                  configurables.adam(1e-3) if "generator" in built.players else None,
+                  configurables.adam(1e-3) if "discriminator" in built.players else None,
+                  run_eagerly=True)
     return built
 
 

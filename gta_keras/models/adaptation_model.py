@@ -120,6 +120,10 @@ class DomainAdaptationModel(keras.Model):
         "global_d", "no_aux").
       recompute_generator_blocks: the same for G's stages and residual branches
         (`generator.call_recomputing_blocks`).
+      d_label_smoothing: label smoothing e of D's domain targets (not of its auxiliary
+        labels): (1 - e) on the true domain plus e / K on each of the K domains
+        (`losses.domain_cross_entropy`), so that D is never asked to be certain. Only D's
+        loss changes; G and F still aim at hard targets. 0 in the paper.
     """
 
     def __init__(self, embedder, classifier, generator=None, discriminator=None,
@@ -127,7 +131,7 @@ class DomainAdaptationModel(keras.Model):
                  update_reading="single_pass", num_classes=19, eval_size=None,
                  upsampling="bilinear_logits", adversarial_warmup_steps=0,
                  recompute_embedder_blocks=False, recompute_discriminator_blocks=False,
-                 recompute_generator_blocks=False, **kwargs):
+                 recompute_generator_blocks=False, d_label_smoothing=0.0, **kwargs):
         super().__init__(**kwargs)
         if method not in METHODS:
             raise ValueError(f"Unknown method {method!r}; use one of {METHODS}.")
@@ -154,6 +158,8 @@ class DomainAdaptationModel(keras.Model):
         self.recompute_embedder_blocks = bool(recompute_embedder_blocks)
         self.recompute_discriminator_blocks = bool(recompute_discriminator_blocks)
         self.recompute_generator_blocks = bool(recompute_generator_blocks)
+        losses.check_label_smoothing(d_label_smoothing)
+        self.d_label_smoothing = float(d_label_smoothing)
         self.trackers = {name: keras.metrics.Mean(name=name)
                          for name in ("d_loss", "g_loss", "f_loss", "seg_loss")}
         # The mean of each loss term since someone (`health.TrainingHealth`) last reset
@@ -336,7 +342,7 @@ class DomainAdaptationModel(keras.Model):
             domain_scale = losses.image_level_domain_scale(patch_locations, self.reduction)
         d_terms = losses.d_loss_terms(d_source_real, d_source_fake, d_target_real,
                                       d_target_fake, aux_labels, self.reduction,
-                                      domain_scale)
+                                      domain_scale, self.d_label_smoothing)
         g_terms = losses.g_loss_terms(d_source_fake, d_target_fake, aux_labels,
                                       source_real, source_fake, target_real, target_fake,
                                       self.reduction, domain_scale)
@@ -376,7 +382,7 @@ class DomainAdaptationModel(keras.Model):
         domain_scale = losses.feature_domain_scale(patch_locations, feature_locations,
                                                    self.reduction)
         d_terms = losses.feature_d_loss_terms(d_source, d_target, self.reduction,
-                                              domain_scale)
+                                              domain_scale, self.d_label_smoothing)
         f_terms = losses.feature_f_loss_terms(logits, labels, d_source, d_target,
                                               self.reduction, domain_scale)
         return StepLosses({

@@ -182,9 +182,10 @@ _LOSS_WEIGHT_NAMES = losses.LossWeights._fields
 
 @gin.configurable
 def build_model(num_classes=19, method="lsd", reduction="sum",
-                update_reading="single_pass", adversarial_warmup_steps=0, embedder=None,
-                classifier=None, generator=None, discriminator=None, segmenter=None,
-                loss_weights=None, skip_imagenet_weights=False, **moved):
+                update_reading="single_pass", adversarial_warmup_steps=0,
+                d_label_smoothing=0.0, embedder=None, classifier=None, generator=None,
+                discriminator=None, segmenter=None, loss_weights=None,
+                skip_imagenet_weights=False, **moved):
     """Builds F, C and (for the methods that have them) G and D, and combines them.
 
     Args:
@@ -196,6 +197,8 @@ def build_model(num_classes=19, method="lsd", reduction="sum",
       update_reading: "single_pass" (reference) or "sequential".
       adversarial_warmup_steps: steps during which F learns from segmentation alone while
         G and D train (0 in the paper).
+      d_label_smoothing: label smoothing of D's domain targets (0 in the paper; see
+        `DomainAdaptationModel`).
       embedder: an `EmbedderConfig`; None for the gin-bound `embedder.*` one.
       classifier: a `ClassifierConfig`; None for gin's `classifier.*`.
       generator: a `GeneratorConfig`; None for gin's `generator.*`.
@@ -268,7 +271,8 @@ def build_model(num_classes=19, method="lsd", reduction="sum",
         adversarial_warmup_steps=adversarial_warmup_steps,
         recompute_embedder_blocks=embedder.recompute_blocks,
         recompute_discriminator_blocks=discriminator.recompute_blocks,
-        recompute_generator_blocks=generator.recompute_blocks)
+        recompute_generator_blocks=generator.recompute_blocks,
+        d_label_smoothing=d_label_smoothing)
 
 
 def _reject_moved(moved):
