@@ -20,6 +20,7 @@ import collections
 
 import tensorflow as tf
 
+from gta_keras import errors
 from gta_keras import protocols
 from gta_keras.models import discriminator as discriminator_lib
 from gta_keras.models import feature_discriminator as feature_discriminator_lib
@@ -42,7 +43,7 @@ def pixel_cross_entropy(labels, logits, reduction="sum"):
     Returns:
       Scalar float32.
     """
-    _check_reduction(reduction)
+    check_reduction(reduction)
     labels = tf.cast(labels, tf.int32)
     valid = tf.logical_not(tf.equal(labels, protocols.VOID_LABEL))
     safe_labels = tf.where(valid, labels, tf.zeros_like(labels))
@@ -87,10 +88,11 @@ def domain_cross_entropy(domain_logits, domain, reduction="sum", label_smoothing
 
 
 def check_label_smoothing(label_smoothing):
-    """Raises a ValueError naming the binding unless 0 <= label_smoothing < 1."""
+    """Raises a ConfigurationError naming the binding unless 0 <= label_smoothing < 1."""
     if not 0.0 <= label_smoothing < 1.0:
-        raise ValueError(f"build_model.d_label_smoothing = {label_smoothing!r}: must be in "
-                         "[0, 1) (0 is the paper's plain cross-entropy; 0.1-0.2 is usual).")
+        raise errors.ConfigurationError(
+            f"build_model.d_label_smoothing = {label_smoothing!r}: must be in [0, 1) (0 is "
+            "the paper's plain cross-entropy; 0.1-0.2 is usual).")
 
 
 def l1_reconstruction(images, reconstructions):
@@ -161,7 +163,7 @@ def image_level_domain_scale(patch_locations, reduction="sum"):
     Returns:
       The factor, or None (no scaling) under "mean".
     """
-    _check_reduction(reduction)
+    check_reduction(reduction)
     return patch_locations if reduction == "sum" else None
 
 
@@ -181,7 +183,7 @@ def feature_domain_scale(patch_locations, feature_locations, reduction="sum"):
     Returns:
       The factor, or None under "mean".
     """
-    _check_reduction(reduction)
+    check_reduction(reduction)
     if reduction == "mean":
         return None
     return patch_locations / feature_locations
@@ -454,7 +456,7 @@ def effective_loss_weights(image_size, weights=REFERENCE_WEIGHTS, reduction="sum
     Returns:
       A dict of dicts: for each of "d", "g", "f", term name -> effective weight.
     """
-    _check_reduction(reduction)
+    check_reduction(reduction)
     height, width = image_size
     stride = discriminator_lib.OUTPUT_STRIDE
     if reduction == "sum":
@@ -479,6 +481,8 @@ def effective_loss_weights(image_size, weights=REFERENCE_WEIGHTS, reduction="sum
     return result
 
 
-def _check_reduction(reduction):
+def check_reduction(reduction):
+    """Raises a ConfigurationError naming the choices unless `reduction` is one of them."""
     if reduction not in REDUCTIONS:
-        raise ValueError(f"Unknown reduction {reduction!r}; use one of {REDUCTIONS}.")
+        raise errors.ConfigurationError(
+            f"Unknown reduction {reduction!r}; use one of {REDUCTIONS}.")

@@ -97,6 +97,35 @@ def test_bad_input_is_one_line_and_writes_no_checkpoint(tmp_path, args, expected
     assert re.search(expected, message), message
 
 
+@pytest.mark.parametrize("binding, expected", [
+    ("build_model.method = 'cyclegan'", r"Unknown method 'cyclegan'; use one of"),
+    ("build_model.update_reading = 'twice'", r"Unknown update_reading 'twice'"),
+    ("build_model.reduction = 'median'", r"Unknown reduction 'median'; use one of"),
+    ("build_model.d_label_smoothing = 1.5",
+     r"build_model.d_label_smoothing = 1.5: must be in \[0, 1\)"),
+    ("build_model.loss_weights = (0.1, 0.1)",
+     r"build_model.loss_weights = \(0.1, 0.1\) must have 4 values"),
+    ("build_model.width_multiplier = 0.5",
+     r"build_model.width_multiplier is now embedder.width_multiplier"),
+    ("generator.norm = 'batch'", r"Unknown norm 'batch'; use one of"),
+    ("discriminator.init = 'xavier'", r"Unknown init 'xavier'; use one of"),
+    ("embedder.dropout = 'channel'", r"Unknown embedder dropout 'channel'"),
+    ("segmenter.upsampling = 'cubic'", r"Unknown segmenter.upsampling 'cubic'"),
+])
+def test_a_bad_model_setting_is_one_line(binding, expected):
+    """Each setting checked where F, C, G and D are built is a user error: the command
+    lines (`user_errors.exit_in_one_line`, around training, evaluation and export) print
+    it in one line. In-process on the model alone: through `main`, training prepares the
+    dataset first."""
+    configurables.parse_gin(["gin/smoke.gin"], [binding])
+    with pytest.raises(SystemExit) as exited:
+        with user_errors.exit_in_one_line("gta_keras"):
+            experiment.build_training_model()
+    message = str(exited.value.code)
+    assert message.startswith("gta_keras: ") and "\n" not in message, message
+    assert re.search(expected, message), message
+
+
 def test_the_scripts_report_a_bad_binding_as_the_command_line_does(tmp_path):
     """scripts/evaluate.py and the runners parse gin files as `main` does."""
     result = cli.run_script("scripts/evaluate.py", SMOKE, f"--workdir={tmp_path / 'run'}",

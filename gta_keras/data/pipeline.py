@@ -7,6 +7,7 @@ import gin
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
+from gta_keras import errors
 from gta_keras.data import builders  # pylint: disable=unused-import
 from gta_keras.data import datasets_info
 from gta_keras.data import preprocessing
@@ -24,8 +25,9 @@ class DatasetUnavailableError(RuntimeError):
     """A dataset is not prepared and cannot be prepared here (e.g. manual download)."""
 
 
-class ConfigurationError(ValueError):
-    """A setting that cannot work (the command line reports it in one line)."""
+# Defined in gta_keras.errors (the models raise it too); the name stays here for the
+# modules that have always used `pipeline.ConfigurationError`.
+ConfigurationError = errors.ConfigurationError
 
 
 class EmptySplitError(ConfigurationError):

@@ -5,6 +5,7 @@ import tensorflow as tf
 
 from gta_keras import averaging
 from gta_keras import distribution
+from gta_keras import errors
 from gta_keras import losses
 from gta_keras.data import preprocessing
 from gta_keras.models import discriminator as discriminator_lib
@@ -134,9 +135,10 @@ class DomainAdaptationModel(keras.Model):
                  recompute_generator_blocks=False, d_label_smoothing=0.0, **kwargs):
         super().__init__(**kwargs)
         if method not in METHODS:
-            raise ValueError(f"Unknown method {method!r}; use one of {METHODS}.")
+            raise errors.ConfigurationError(
+                f"Unknown method {method!r}; use one of {METHODS}.")
         if update_reading not in UPDATE_READINGS:
-            raise ValueError(
+            raise errors.ConfigurationError(
                 f"Unknown update_reading {update_reading!r}; use one of {UPDATE_READINGS}.")
         if "generator" in METHOD_PLAYERS[method] and generator is None:
             raise ValueError(f"method={method!r} needs a generator and a discriminator.")
@@ -148,6 +150,7 @@ class DomainAdaptationModel(keras.Model):
         self.discriminator = discriminator
         self.method = method
         self.loss_weights = losses.LossWeights(*loss_weights)
+        losses.check_reduction(reduction)  # At build time, not at the first step's trace.
         self.reduction = reduction
         self.update_reading = update_reading
         self.num_classes = num_classes

@@ -3,6 +3,8 @@
 import keras
 import tensorflow as tf
 
+from gta_keras import errors
+
 
 def scaled_width(filters, width_multiplier):
     """Scales a layer width, keeping at least one filter.
@@ -59,9 +61,9 @@ NORMS = ("instance", "layer", "none")
 
 
 def check_norm(norm):
-    """Raises a ValueError naming the choices when `norm` is not one of NORMS."""
+    """Raises a ConfigurationError naming the choices when `norm` is not one of NORMS."""
     if norm not in NORMS:
-        raise ValueError(f"Unknown norm {norm!r}; use one of {NORMS}.")
+        raise errors.ConfigurationError(f"Unknown norm {norm!r}; use one of {NORMS}.")
 
 
 # Weight initialisations of G and D: Keras' default, or the reference code's
@@ -70,9 +72,9 @@ INITS = ("glorot", "normal_0.02")
 
 
 def check_init(init):
-    """Raises a ValueError naming the choices when `init` is not one of INITS."""
+    """Raises a ConfigurationError naming the choices when `init` is not one of INITS."""
     if init not in INITS:
-        raise ValueError(f"Unknown init {init!r}; use one of {INITS}.")
+        raise errors.ConfigurationError(f"Unknown init {init!r}; use one of {INITS}.")
 
 
 def conv_initializers(init="glorot"):

@@ -3,6 +3,7 @@
 import keras
 import tensorflow as tf
 
+from gta_keras import errors
 from gta_keras.models import blocks
 from gta_keras.models import patch_conv
 
@@ -44,7 +45,8 @@ def build_embedder(width_multiplier=1.0, fc_width=FC_WIDTH, dropout_rate=0.5,
       with "fc7" (stride 32, fc_width channels), "pool4" (stride 16) and "pool3" (stride 8).
     """
     if dropout not in DROPOUTS:
-        raise ValueError(f"Unknown embedder dropout {dropout!r}; use one of {DROPOUTS}.")
+        raise errors.ConfigurationError(
+            f"Unknown embedder dropout {dropout!r}; use one of {DROPOUTS}.")
     dropout_layer = (keras.layers.Dropout if dropout == "elementwise"
                      else keras.layers.SpatialDropout2D)
     inputs = keras.Input((None, None, 3), name="image")

@@ -18,6 +18,7 @@ import dataclasses
 from absl import logging
 import gin
 
+from gta_keras import errors
 from gta_keras import losses
 from gta_keras.models import adaptation_model
 from gta_keras.models import blocks
@@ -215,12 +216,13 @@ def build_model(num_classes=19, method="lsd", reduction="sum",
       A `DomainAdaptationModel` (not compiled).
 
     Raises:
-      ValueError: for a moved parameter, or a setting out of its choices.
+      errors.ConfigurationError: for a moved parameter, or a setting out of its choices
+        (the command line reports it in one line).
     """
     _reject_moved(moved)
     if method not in adaptation_model.METHODS:
-        raise ValueError(f"Unknown method {method!r}; use one of "
-                         f"{adaptation_model.METHODS}.")
+        raise errors.ConfigurationError(f"Unknown method {method!r}; use one of "
+                                        f"{adaptation_model.METHODS}.")
     embedder = embedder or EmbedderConfig()
     classifier = classifier or ClassifierConfig()
     generator = generator or GeneratorConfig()
@@ -233,9 +235,10 @@ def build_model(num_classes=19, method="lsd", reduction="sum",
         blocks.check_init(config.init)
 
     if method == "feature_d" and discriminator.recompute_blocks:
-        raise ValueError("discriminator.recompute_blocks recomputes the blocks of the D "
-                         "that judges images; method 'feature_d' judges F's features with "
-                         "another D. Leave it False for 'feature_d'.")
+        raise errors.ConfigurationError(
+            "discriminator.recompute_blocks recomputes the blocks of the D that judges "
+            "images; method 'feature_d' judges F's features with another D. Leave it "
+            "False for 'feature_d'.")
     f = embedder_lib.build_embedder(embedder.width_multiplier, embedder.fc_width,
                                     embedder.dropout_rate, embedder.dropout,
                                     embedder.fc_matmul)
@@ -284,8 +287,8 @@ def _reject_moved(moved):
         new = _MOVED.get(name)
         lines.append(f"build_model.{name} is now {new}" if new
                      else f"build_model.{name} is not a parameter")
-    raise ValueError("; ".join(lines) + ". Bind the new names in your gin file (see "
-                     "gta_keras/models/factory.py).")
+    raise errors.ConfigurationError("; ".join(lines) + ". Bind the new names in your gin "
+                                    "file (see gta_keras/models/factory.py).")
 
 
 def _loss_weights(value):
@@ -296,9 +299,10 @@ def _loss_weights(value):
         return value
     value = tuple(value)
     if len(value) != len(_LOSS_WEIGHT_NAMES):
-        raise ValueError(f"build_model.loss_weights = {value} must have "
-                         f"{len(_LOSS_WEIGHT_NAMES)} values {_LOSS_WEIGHT_NAMES}; better, "
-                         "bind them by name: " + _by_name(losses.REFERENCE_WEIGHTS))
+        raise errors.ConfigurationError(
+            f"build_model.loss_weights = {value} must have {len(_LOSS_WEIGHT_NAMES)} values "
+            f"{_LOSS_WEIGHT_NAMES}; better, bind them by name: "
+            + _by_name(losses.REFERENCE_WEIGHTS))
     weights = losses.LossWeights(*value)
     logging.warning("build_model.loss_weights = %s is deprecated and will be removed in "
                     "the next release; bind by name instead: %s", value, _by_name(weights))

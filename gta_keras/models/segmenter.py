@@ -10,6 +10,7 @@ import dataclasses
 import gin
 import tensorflow as tf
 
+from gta_keras import errors
 from gta_keras.data import preprocessing
 from gta_keras.models import embedder as embedder_lib
 
@@ -43,10 +44,11 @@ class SegmenterConfig:
 
 
 def check_upsampling(upsampling):
-    """Raises a ValueError naming the choices when `upsampling` is not one of them."""
+    """Raises a ConfigurationError naming the choices when `upsampling` is not one of
+    them."""
     if upsampling not in UPSAMPLINGS:
-        raise ValueError(f"Unknown segmenter.upsampling {upsampling!r}; use one of "
-                         f"{UPSAMPLINGS}.")
+        raise errors.ConfigurationError(
+            f"Unknown segmenter.upsampling {upsampling!r}; use one of {UPSAMPLINGS}.")
 
 
 def segment(embedder, classifier, images, training=False, recompute_blocks=False):
