@@ -36,6 +36,8 @@ import contextlib
 
 import tensorflow as tf
 
+from gta_keras import errors
+
 WEIGHTS = ("ema", "raw")
 # The checkpoint's name for the average (`checkpoints.Checkpointer`).
 CHECKPOINT_KEY = "segmenter_average"
@@ -43,11 +45,11 @@ _DECAY_KEY = f"{CHECKPOINT_KEY}/recorded_decay/.ATTRIBUTES/VARIABLE_VALUE"
 
 
 def check_decay(decay):
-    """Raises a ValueError unless `decay` is None (off) or a number in (0, 1)."""
+    """Raises a ConfigurationError unless `decay` is None (off) or a number in (0, 1)."""
     if decay is None:
         return
     if isinstance(decay, bool) or not isinstance(decay, (int, float)) or not 0 < decay < 1:
-        raise ValueError(
+        raise errors.ConfigurationError(
             f"compile_model.segmenter_ema_decay = {decay!r} must be None (off) or a "
             "number between 0 and 1 (0.99 averages about the last 100 steps).")
 
@@ -65,18 +67,20 @@ def resolve(weights, decay, parameter="evaluate.weights"):
       `weights`, or for None "ema" when the run averages and "raw" when not.
 
     Raises:
-      ValueError: an unknown choice, or "ema" for a run without an average.
+      errors.ConfigurationError: an unknown choice, or "ema" for a run without an
+        average.
     """
     if weights is None:
         return "raw" if decay is None else "ema"
     if weights not in WEIGHTS:
-        raise ValueError(f"{parameter} = {weights!r} is not one of {WEIGHTS} "
-                         "(or None: the average when the run keeps one).")
+        raise errors.ConfigurationError(
+            f"{parameter} = {weights!r} is not one of {WEIGHTS} (or None: the average when "
+            "the run keeps one).")
     if weights == "ema" and decay is None:
-        raise ValueError(f"{parameter} = 'ema' names the moving average of F and C, "
-                         "which this run does not keep: set "
-                         "compile_model.segmenter_ema_decay (e.g. 0.99) when training, "
-                         f"or use the raw weights ({parameter} = 'raw').")
+        raise errors.ConfigurationError(
+            f"{parameter} = 'ema' names the moving average of F and C, which this run "
+            "does not keep: set compile_model.segmenter_ema_decay (e.g. 0.99) when "
+            f"training, or use the raw weights ({parameter} = 'raw').")
     return weights
 
 

@@ -62,10 +62,7 @@ def compile_model(model, f_optimizer_fn=configurables.adam,
     Returns:
       The model.
     """
-    try:
-        averaging.check_decay(segmenter_ema_decay)
-    except ValueError as error:
-        raise pipeline.ConfigurationError(str(error)) from error
+    averaging.check_decay(segmenter_ema_decay)
     if skip_nonfinite_steps and distribution.num_replicas() > 1:
         raise pipeline.ConfigurationError(
             "compile_model.skip_nonfinite_steps works on one replica only; turn it off "
@@ -701,11 +698,8 @@ def scored_weights(model, weights=None):
       pipeline.ConfigurationError: an unknown choice, or "ema" without an average.
     """
     average = model.segmenter_average
-    try:
-        return averaging.resolve(weights or _bound("evaluate.weights", None),
-                                 None if average is None else average.decay)
-    except ValueError as error:
-        raise pipeline.ConfigurationError(str(error)) from error
+    return averaging.resolve(weights or _bound("evaluate.weights", None),
+                             None if average is None else average.decay)
 
 
 def _with_weights(model, weights, score):
@@ -726,12 +720,9 @@ def _check_averaging_settings():
       pipeline.ConfigurationError: what is wrong and what to do.
     """
     decay = _bound("compile_model.segmenter_ema_decay", None)
-    try:
-        averaging.check_decay(decay)
-        for parameter in ("evaluate.weights", "export.weights"):
-            averaging.resolve(_bound(parameter, None), decay, parameter)
-    except ValueError as error:
-        raise pipeline.ConfigurationError(str(error)) from error
+    averaging.check_decay(decay)
+    for parameter in ("evaluate.weights", "export.weights"):
+        averaging.resolve(_bound(parameter, None), decay, parameter)
 
 
 def _bound(parameter, default):
