@@ -49,6 +49,7 @@ import tensorflow as tf
 from gta_keras import configurables
 from gta_keras import experiment
 from gta_keras import flops as flops_lib
+from gta_keras import graph_rewrites
 from gta_keras import machine
 from gta_keras import memory_profile
 from gta_keras import precision
@@ -113,7 +114,7 @@ PAPER_KEYS = (
     "flop_counting", "step_gflops_per_second", "matmul_gflops_per_second",
     "utilisation_of_tf_matmul", "export_seconds_per_image", "export_size",
     "pipeline_images_per_second", "demo_lsd_seconds_per_step",
-    "pipeline_speed_over_demo_step", "peak_memory_step")
+    "pipeline_speed_over_demo_step", "peak_memory_step", "grappler_memory_optimizer")
 GIB = 1024 ** 3
 
 
@@ -449,7 +450,8 @@ def memory_child():
         "peak_tensor_gib": memory_profile.allocator_peak_gib(),
         "live_at_peak": live,
         "first_step_seconds": round(first, 1), "second_step_seconds": round(second, 1),
-        "losses_finite": all(np.isfinite(v) for v in losses.values())}))
+        "losses_finite": all(np.isfinite(v) for v in losses.values()),
+        "grappler_memory_optimizer": graph_rewrites.memory_optimizer_enabled()}))
 
 
 def run_memory_child(memory_size, environment=None):
@@ -592,6 +594,8 @@ def paper_main():
             time_export(model, export_size, FLAGS.export_repeats), 3)
     results["peak_rss_gib_this_process"] = round(
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / GIB, 2)
+    # As compile_model set it for the steps above (`compile_model.grappler_memory_optimizer`).
+    results["grappler_memory_optimizer"] = graph_rewrites.memory_optimizer_enabled()
     return results
 
 

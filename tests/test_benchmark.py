@@ -23,7 +23,7 @@ PAPER_KEYS = (
     "flop_counting", "step_gflops_per_second", "matmul_gflops_per_second",
     "utilisation_of_tf_matmul", "export_seconds_per_image", "export_size",
     "pipeline_images_per_second", "demo_lsd_seconds_per_step",
-    "pipeline_speed_over_demo_step", "peak_memory_step")
+    "pipeline_speed_over_demo_step", "peak_memory_step", "grappler_memory_optimizer")
 
 # Tiny players: the graph traces dominate this test's time, so G and D get no residual
 # blocks; the demo's step that the pipeline is compared with gets the same.
@@ -68,6 +68,9 @@ def test_paper_mode_json_has_every_key(tmp_path, demo_data_dir):
     assert 0 < live["peak_gib"] <= memory["peak_tensor_gib"]
     assert any(part.startswith("backward/") for part in live["live_by_part"]), live
     assert results["peak_memory_step"]["losses_finite"]
+    # compile_model's default reached the timed steps and the memory child's.
+    assert results["grappler_memory_optimizer"] is False
+    assert memory["grappler_memory_optimizer"] is False
     assert results["export_seconds_per_image"] > 0
     assert results.get("pipeline_error") is None, results["pipeline_error"]
     assert results["pipeline_images_per_second"] > 0
