@@ -148,22 +148,37 @@ def _threads(configured, variable, environ):
         return 0
 
 
-def _cpuinfo():
-    """(model name, set of flags) from /proc/cpuinfo; empty where there is none."""
+def _cpuinfo_fields():
+    """The first value of each field of /proc/cpuinfo (keys in lower case); {} where there
+    is none."""
     try:
         with open("/proc/cpuinfo") as f:
             text = f.read()
     except OSError:
-        return "", set()
-    model, flags = "", set()
+        return {}
+    fields = {}
     for line in text.splitlines():
-        key, _, value = line.partition(":")
-        key = key.strip().lower()
-        if key == "model name" and not model:
-            model = value.strip()
-        elif key in ("flags", "features") and not flags:
-            flags = set(value.split())
-    return model, flags
+        key, separator, value = line.partition(":")
+        if separator:
+            fields.setdefault(key.strip().lower(), value.strip())
+    return fields
+
+
+def _cpuinfo():
+    """(model name, set of flags) from /proc/cpuinfo; empty where there is none."""
+    fields = _cpuinfo_fields()
+    flags = fields.get("flags") or fields.get("features") or ""
+    return fields.get("model name", ""), set(flags.split())
+
+
+def cpu_family_model():
+    """x86's "family/model" numbers, e.g. "25/1" (AMD Zen 3) or "26/2" (Zen 5): they tell
+    CPU generations apart where a cloud host's model name does not (these say only "AMD
+    EPYC"); "" where /proc/cpuinfo has none."""
+    fields = _cpuinfo_fields()
+    if "cpu family" not in fields or "model" not in fields:
+        return ""
+    return f"{fields['cpu family']}/{fields['model']}"
 
 
 def onednn_by_default(cpu_flags=None):
@@ -208,8 +223,9 @@ def describe():
     """The machine and software as a JSON-ready dict.
 
     Returns:
-      {"cpu_model", "architecture", "isa" (the vector extensions present), "cores"
-      (os.cpu_count()), "tensorflow", "keras", "numpy", "python", "onednn",
+      {"cpu_model", "cpu_family_model" (`cpu_family_model()`), "architecture", "isa"
+      (the vector extensions present), "cores" (os.cpu_count()), "tensorflow", "keras",
+      "numpy", "python", "onednn",
       "intra_op_threads" (tf.config's setting, else TF_NUM_INTRAOP_THREADS; 0 means TF's
       default), "inter_op_threads" (the same for TF_NUM_INTEROP_THREADS), "numerics"
       (`numeric_path()`)}.
@@ -221,6 +237,7 @@ def describe():
     model, flags = _cpuinfo()
     return {
         "cpu_model": model or platform.processor() or "unknown",
+        "cpu_family_model": cpu_family_model(),
         "architecture": platform.machine(),
         "isa": [flag for flag in ISA_FLAGS if flag in flags],
         "cores": os.cpu_count(),
@@ -251,6 +268,8 @@ def one_line(description=None):
     d = description or describe()
     extra = " + bf16" if "avx512_bf16" in d["isa"] or "amx_bf16" in d["isa"] else ""
     isa = vector_tier(d["isa"]) + extra
-    return (f"{d['cpu_model']} ({d['architecture']}, {isa}, {d['cores']} cores), "
+    generation = (f"family/model {d['cpu_family_model']}, "
+                  if d.get("cpu_family_model") else "")
+    return (f"{d['cpu_model']} ({generation}{d['architecture']}, {isa}, {d['cores']} cores), "
             f"TF {d['tensorflow']}, Keras {d['keras']}, oneDNN "
             f"{'on' if d['onednn'] else 'off'}, numerics {d.get('numerics', 'not recorded')}")

@@ -31,10 +31,23 @@ GIB = 1024 ** 3
 
 
 def allocator_peak_gib():
-    """The CPU allocator's peak bytes in use so far, in GiB; None when it counts nothing
-    (not the BFC allocator: see `BFC_ENVIRONMENT`)."""
+    """The CPU allocator's peak bytes in use so far, in GiB; None when it counts nothing.
+
+    TensorFlow's default CPU allocator counts nothing where oneDNN is off; its BFC
+    allocator (`BFC_ENVIRONMENT`) counts, and so does oneDNN's, its default where oneDNN
+    is on."""
+    return _allocator_gib("peak")
+
+
+def allocator_current_gib():
+    """The CPU allocator's bytes in use now, in GiB; None when it counts nothing (see
+    `allocator_peak_gib`)."""
+    return _allocator_gib("current")
+
+
+def _allocator_gib(key):
     try:
-        return round(tf.config.experimental.get_memory_info("CPU:0")["peak"] / GIB, 3)
+        return round(tf.config.experimental.get_memory_info("CPU:0")[key] / GIB, 3)
     except ValueError:
         return None
 

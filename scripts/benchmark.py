@@ -102,6 +102,8 @@ flags.DEFINE_bool("compare_precision", False,
                   "Paper mode: also time lsd/single_pass under mixed_bfloat16 in this run "
                   "(after the float32 steps), with its losses next to float32's.")
 flags.DEFINE_bool("memory_child", False, "Internal: run one step at --size, print RSS.")
+flags.DEFINE_bool("memory_profile", False,
+                  "Internal, with --memory_child: the second step under the profiler.")
 flags.DEFINE_string("output", None, "Also write the JSON here.")
 
 CONFIGURATIONS = (("lsd", "single_pass"), ("lsd", "sequential"),
@@ -421,9 +423,13 @@ def time_pipeline(batches):
 def memory_child():
     """One lsd/single_pass step at --size in this process; prints its peak RSS as JSON.
 
-    Under TensorFlow's BFC allocator (`memory_profile.BFC_ENVIRONMENT`) also the peak of
-    live tensors, and the second step runs under the profiler: what was alive at its
-    peak (`memory_profile.live_at_peak`; the profiler slows that step)."""
+    Where the CPU allocator counts its bytes (TensorFlow's BFC allocator,
+    `memory_profile.BFC_ENVIRONMENT`, and oneDNN's, which TensorFlow uses where oneDNN is
+    on) also the peak of live tensors and those alive after the first step (weights,
+    Adam's slots and whatever else stays between steps). With --memory_profile the second
+    step runs under the profiler: what was alive at its peak
+    (`memory_profile.live_at_peak`). Only then: the profiler slows that step and holds its
+    events in memory, which would add to the resident set measured here."""
     image_size = _size(FLAGS.size)
     _parse_paper_gin(image_size)
     model = _paper_model("lsd", "single_pass")
@@ -434,11 +440,11 @@ def memory_child():
     _sync(step(batch))
     first = time.perf_counter() - start
     after_first = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    counting = memory_profile.allocator_peak_gib() is not None
+    between_steps = memory_profile.allocator_current_gib()
     losses, live = {}, None
     second_step = lambda: losses.update(_sync(step(batch)))
     start = time.perf_counter()
-    if counting:
+    if FLAGS.memory_profile:
         live = memory_profile.profile_peak(second_step)
     else:
         second_step()
@@ -448,16 +454,18 @@ def memory_child():
         "size": list(image_size), "peak_rss_gib": round(peak * 1024 / GIB, 2),
         "peak_rss_gib_after_first_step": round(after_first * 1024 / GIB, 2),
         "peak_tensor_gib": memory_profile.allocator_peak_gib(),
+        "tensor_gib_between_steps": between_steps,
         "live_at_peak": live,
         "first_step_seconds": round(first, 1), "second_step_seconds": round(second, 1),
         "losses_finite": all(np.isfinite(v) for v in losses.values()),
         "grappler_memory_optimizer": graph_rewrites.memory_optimizer_enabled()}))
 
 
-def run_memory_child(memory_size, environment=None):
-    """Runs `memory_child` in a fresh process (`environment` added to this one's); its
-    JSON (or the failure)."""
+def run_memory_child(memory_size, environment=None, profile=False):
+    """Runs `memory_child` in a fresh process (`environment` added to this one's; with
+    --memory_profile if `profile`); its JSON (or the failure)."""
     command = [sys.executable, os.path.abspath(__file__), "--mode=paper", "--memory_child",
+               f"--memory_profile={profile}",
                f"--size={memory_size[0]}x{memory_size[1]}",
                f"--width_multiplier={FLAGS.width_multiplier}",
                f"--fc_width={FLAGS.fc_width}", f"--num_classes={FLAGS.num_classes}",
@@ -489,13 +497,14 @@ def measure_peak_memory(memory_size, repeats):
     is not a run of the figure above (that allocator keeps what it grew).
     """
     runs = [run_memory_child(memory_size) for _ in range(max(repeats, 1))]
-    tensor_run = run_memory_child(memory_size, memory_profile.BFC_ENVIRONMENT)
+    tensor_run = run_memory_child(memory_size, memory_profile.BFC_ENVIRONMENT, profile=True)
     failed = [run for run in runs + [tensor_run] if "error" in run]
     if failed:
         return failed[0]
     largest = max(runs, key=lambda run: run["peak_rss_gib"])
     return dict(largest, peak_rss_gib_runs=[run["peak_rss_gib"] for run in runs],
                 peak_tensor_gib=tensor_run["peak_tensor_gib"],
+                tensor_gib_between_steps=tensor_run["tensor_gib_between_steps"],
                 live_at_peak=tensor_run["live_at_peak"],
                 peak_rss_gib_under_bfc=tensor_run["peak_rss_gib"])
 

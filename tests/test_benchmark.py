@@ -63,6 +63,8 @@ def test_paper_mode_json_has_every_key(tmp_path, demo_data_dir):
     assert memory["peak_rss_gib"] == max(memory["peak_rss_gib_runs"]) > 0
     # One more process, under the BFC allocator, counts the tensors.
     assert memory["peak_tensor_gib"] > 0 and memory["peak_rss_gib_under_bfc"] > 0
+    # Weights and Adam's slots stay between steps: part of the peak, not all of it.
+    assert 0 < memory["tensor_gib_between_steps"] < memory["peak_tensor_gib"]
     live = memory["live_at_peak"]
     # The profiled second step's peak, within the whole process's.
     assert 0 < live["peak_gib"] <= memory["peak_tensor_gib"]

@@ -2,6 +2,8 @@
 
 import json
 import os
+import platform
+import re
 import subprocess
 import sys
 
@@ -22,6 +24,10 @@ def test_describe_names_the_cpu_isa_and_versions():
     assert stamp["tensorflow"].startswith("2.")
     assert all(flag in machine.ISA_FLAGS for flag in stamp["isa"])
     assert stamp["cpu_model"] in machine.one_line(stamp)
+    if platform.system() == "Linux" and platform.machine() == "x86_64":
+        # Family and model tell AMD's generations apart ("AMD EPYC" is all the name says).
+        assert re.fullmatch(r"\d+/\d+", stamp["cpu_family_model"]), stamp
+        assert f"family/model {stamp['cpu_family_model']}" in machine.one_line(stamp)
 
 
 def test_vector_tier_names_the_widest_family():
