@@ -5,12 +5,13 @@ the gradient tape makes for a tensor used several times) into an in-place accumu
 when its static estimate of the graph's peak exceeds 80% of the device's memory: a
 temporary variable, set to zeros and added to as each input arrives. On the paper's
 model at 1024x512 that estimate is exceeded on a 24 GiB machine, and the rewritten sums
-left about 0.5 GiB of their zero-filled buffers allocated from one step to the next,
-while the step's peak did not fall (docs/performance.md, 2026-12-07, Zen 5: live tensors
-after a step 3.07 GiB with the rewrite, 2.53 without; peak resident set 7.80-8.17 GiB
-against 7.36-7.99). The accumulation also adds in the order the inputs arrive, which two
-threads may change from run to run. The demo's small graph is never rewritten (the same
-weights to the bit with the optimizer on or off).
+left about 0.5 GiB of their zero-filled buffers allocated from one step to the next, on
+top of every later peak (docs/performance.md, 2026-12-07, Zen 5, three processes each:
+tensors alive between steps 2.89-3.06 GiB with the rewrite, 2.51-2.53 without; peak
+resident set 8.02-8.38 GiB against 7.38-7.56; the step no slower). The accumulation also
+adds in the order the inputs arrive, which two threads may change from run to run. The
+demo's small graph is never rewritten (the same weights to the bit with the optimizer on
+or off).
 
 TensorFlow has no public switch for this one pass, so `set_memory_optimizer` edits the
 configuration that this thread's `tf.function` calls carry (TensorFlow's own
