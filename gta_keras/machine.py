@@ -164,18 +164,19 @@ def _cpuinfo_fields():
     return fields
 
 
-def _cpuinfo():
-    """(model name, set of flags) from /proc/cpuinfo; empty where there is none."""
-    fields = _cpuinfo_fields()
+def _cpuinfo(fields=None):
+    """(model name, set of flags) from /proc/cpuinfo (or its `fields`); empty where there
+    is none."""
+    fields = _cpuinfo_fields() if fields is None else fields
     flags = fields.get("flags") or fields.get("features") or ""
     return fields.get("model name", ""), set(flags.split())
 
 
-def cpu_family_model():
+def cpu_family_model(fields=None):
     """x86's "family/model" numbers, e.g. "25/1" (AMD Zen 3) or "26/2" (Zen 5): they tell
     CPU generations apart where a cloud host's model name does not (these say only "AMD
-    EPYC"); "" where /proc/cpuinfo has none."""
-    fields = _cpuinfo_fields()
+    EPYC"); "" where /proc/cpuinfo (or its `fields`) has none."""
+    fields = _cpuinfo_fields() if fields is None else fields
     if "cpu family" not in fields or "model" not in fields:
         return ""
     return f"{fields['cpu family']}/{fields['model']}"
@@ -234,10 +235,11 @@ def describe():
     import numpy as np  # pylint: disable=import-outside-toplevel
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
-    model, flags = _cpuinfo()
+    fields = _cpuinfo_fields()  # Read once for the three entries below.
+    model, flags = _cpuinfo(fields)
     return {
         "cpu_model": model or platform.processor() or "unknown",
-        "cpu_family_model": cpu_family_model(),
+        "cpu_family_model": cpu_family_model(fields),
         "architecture": platform.machine(),
         "isa": [flag for flag in ISA_FLAGS if flag in flags],
         "cores": os.cpu_count(),
