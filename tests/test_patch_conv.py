@@ -1,6 +1,6 @@
-"""`embedder.fc_matmul` and `generator.stage1_matmul`: fc6, fc7 and G's first transposed
-conv as patches times the kernel matrix, the same functions as the convolutions, forward,
-backward and over training steps."""
+"""`embedder.fc_matmul` and `generator.stage1_matmul`: fc6 and fc7 as patches times the
+kernel matrix, G's first transposed conv as one matrix product and a shifted sum of its
+taps; the same functions as the convolutions, forward, backward and over training steps."""
 
 import keras
 import numpy as np
@@ -42,7 +42,7 @@ def test_transposed_outputs_and_gradients_equal_the_transposed_convolution(
     images = tf.constant(rng.normal(size=(2,) + map_size + (6,)))
     plain = keras.layers.Conv2DTranspose(5, kernel, padding="same", use_bias=use_bias,
                                          activation="relu", dtype="float64")
-    matmul = patch_conv.PatchMatmulConv2DTranspose(5, kernel, padding="same",
+    matmul = patch_conv.MatmulConv2DTranspose(5, kernel, padding="same",
                                                    use_bias=use_bias, activation="relu",
                                                    dtype="float64")
     _assert_same_layer(plain, matmul, images, rng)
@@ -83,7 +83,7 @@ def _assert_same_layer(plain, matmul, images, rng):
 
 @pytest.mark.parametrize("layer_class,plain_class", [
     (patch_conv.PatchMatmulConv2D, keras.layers.Conv2D),
-    (patch_conv.PatchMatmulConv2DTranspose, keras.layers.Conv2DTranspose),
+    (patch_conv.MatmulConv2DTranspose, keras.layers.Conv2DTranspose),
 ])
 def test_under_mixed_bfloat16_they_compute_in_bfloat16_and_track_float32(layer_class,
                                                                         plain_class):
@@ -106,6 +106,30 @@ def test_under_mixed_bfloat16_they_compute_in_bfloat16_and_track_float32(layer_c
     np.testing.assert_allclose(tf.cast(outputs, tf.float32), want, atol=0.02 * scale)
 
 
+@pytest.mark.parametrize("product,matrix_shape", [
+    (patch_conv.rows_times_matrix, (7, 9)),
+    (patch_conv.rows_times_matrix_transposed, (9, 7)),
+])
+def test_the_products_and_their_gradients_equal_plain_matmuls(product, matrix_shape):
+    """The two products compute their gradients in another arrangement than
+    `tf.linalg.matmul`'s own (for speed); in float64 they must be the same numbers."""
+    rng = np.random.default_rng(4)
+    rows = tf.constant(rng.normal(size=(3, 7)))
+    matrix = tf.constant(rng.normal(size=matrix_shape))
+    transposed = product is patch_conv.rows_times_matrix_transposed
+    upstream = tf.constant(rng.normal(size=(3, 9)))
+    results = []
+    for function in (product, lambda a, b: tf.linalg.matmul(a, b, transpose_b=transposed)):
+        with tf.GradientTape() as tape:
+            tape.watch([rows, matrix])
+            outputs = function(rows, matrix)
+            loss = tf.reduce_sum(outputs * upstream)
+        results.append([outputs] + tape.gradient(loss, [rows, matrix]))
+    for got, want in zip(*results, strict=True):
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
 def test_other_convolutions_are_refused_naming_the_layer_to_use():
     for kwargs in ({"strides": 2, "padding": "same"}, {"dilation_rate": 2, "padding": "same"},
                    {"padding": "valid"}):
@@ -114,7 +138,7 @@ def test_other_convolutions_are_refused_naming_the_layer_to_use():
     for kernel, kwargs in ((7, {"strides": 2, "padding": "same"}), (7, {"padding": "valid"}),
                            (4, {"padding": "same"})):
         with pytest.raises(ValueError, match="use keras.layers.Conv2DTranspose"):
-            patch_conv.PatchMatmulConv2DTranspose(4, kernel, **kwargs)
+            patch_conv.MatmulConv2DTranspose(4, kernel, **kwargs)
 
 
 def test_the_embedder_keeps_its_layers_and_variables():

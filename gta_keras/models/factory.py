@@ -91,7 +91,7 @@ class GeneratorConfig:
       init: "glorot" or "normal_0.02" (the reference's N(0, 0.02) weights,
         U(-0.01, 0.01) biases).
       stage1_matmul: compute the first 7x7 transposed conv, on fc7's small map, as a
-        matrix product over image patches (`patch_conv.PatchMatmulConv2DTranspose`):
+        matrix product and a shifted sum of its taps (`patch_conv.MatmulConv2DTranspose`):
         the same function, faster on CPU at the paper's sizes; results equal to float
         rounding.
       recompute_blocks: in training, recompute each stage's transposed conv and each

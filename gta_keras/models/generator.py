@@ -36,7 +36,7 @@ def build_generator(fc_width, pool4_channels, pool3_channels, width_multiplier=1
       output_kernel_size: kernel of the last transposed conv (8 in the reference code).
       init: "glorot" or "normal_0.02" (the reference's); see `blocks.conv_initializers`.
       stage1_matmul: compute stage 1's 7x7 transposed conv, on fc7's small map, as a
-        matrix product over image patches (`patch_conv.PatchMatmulConv2DTranspose`): the
+        matrix product and a shifted sum of its taps (`patch_conv.MatmulConv2DTranspose`): the
         same layer and function, faster on CPU at the paper's sizes.
       name: model name.
 
@@ -61,7 +61,7 @@ def build_generator(fc_width, pool4_channels, pool3_channels, width_multiplier=1
         return x
 
     x = stage(fc7, 256, 7, 1, "stage1",
-              patch_conv.PatchMatmulConv2DTranspose if stage1_matmul
+              patch_conv.MatmulConv2DTranspose if stage1_matmul
               else keras.layers.Conv2DTranspose)
     x = stage(x, 512, 3, 2, "stage2")
     x = keras.layers.Concatenate(name="concat_pool4")([x, pool4])

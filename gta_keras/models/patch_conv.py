@@ -1,13 +1,18 @@
-"""Stride-1 convolutions computed as image patches times the kernel matrix (im2col).
+"""Stride-1 convolutions on F's small 1/32 map, computed as one matrix product each.
 
 F's fc6 is a 7x7 convolution from 512 to 4096 channels on a map 1/32 of the image's
 sides (5x10 positions at 320x160, 16x32 at 1024x512), and G's first layer a 7x7
 transposed convolution from fc7's 4096 channels to 256 on the same map. On so few
 positions oneDNN's convolution kernels run far below its matrix product
-(docs/performance.md, 2026-12-03): most of a kernel's taps fall on padding, and the
-filter gradient of 51-102M weights is the bulk of the work. The same function written as
-one matrix product, [positions, 7*7*in] times [7*7*in, out], runs on the matrix kernel
-instead, forward and backward.
+(docs/performance.md, 2026-12-03 and 2026-12-07): most of a kernel's taps fall on
+padding, and the gradient of 51-102M weights is the bulk of the work. Written as matrix
+products they run on the matrix kernel instead, forward and backward:
+
+- a convolution as patches times the kernel matrix (im2col): [positions, kh*kw*in] times
+  [kh*kw*in, out];
+- a transposed convolution as every position times the kernel matrix, [positions, in]
+  times [in, kh*kw*out], whose kh*kw taps are then added at their shifted places
+  (col2im): no patches of fc7's 4096 channels (411 MB at 1024x512) are made.
 
 The layers are a `keras.layers.Conv2D` and a `keras.layers.Conv2DTranspose` with the
 same variables (kernel, bias), so checkpoints, ImageNet initialisation and layer names do
@@ -48,13 +53,9 @@ class PatchMatmulConv2D(keras.layers.Conv2D):
 
 
 @keras.saving.register_keras_serializable(package="gta_keras")
-class PatchMatmulConv2DTranspose(keras.layers.Conv2DTranspose):
-    """`keras.layers.Conv2DTranspose`, stride 1, "same", odd kernel, as patches times a
-    matrix.
-
-    With stride 1 and "same" padding of an odd kernel, the transposed convolution is the
-    convolution with the kernel flipped in space and its two channel axes swapped (Keras
-    keeps a transposed kernel as [kh, kw, out, in]).
+class MatmulConv2DTranspose(keras.layers.Conv2DTranspose):
+    """`keras.layers.Conv2DTranspose`, stride 1, "same", odd kernel, as one matrix
+    product and a shifted sum of its taps (`tap_matmul_transpose`).
 
     Args:
       filters, kernel_size, **kwargs: as `keras.layers.Conv2DTranspose`; strides and
@@ -73,8 +74,7 @@ class PatchMatmulConv2DTranspose(keras.layers.Conv2DTranspose):
                 "sides; use keras.layers.Conv2DTranspose for the others.")
 
     def call(self, inputs):
-        kernel = tf.transpose(tf.reverse(self.kernel, axis=[0, 1]), [0, 1, 3, 2])
-        outputs = patch_matmul(inputs, kernel)
+        outputs = tap_matmul_transpose(inputs, self.kernel)
         if self.use_bias:
             outputs = outputs + self.bias
         if self.activation is not None:
@@ -92,6 +92,58 @@ def patch_matmul(inputs, kernel):
                                            strides=[1, 1, 1, 1], rates=[1, 1, 1, 1],
                                            padding="SAME")
     depth = rows * cols * channels
-    products = tf.linalg.matmul(tf.reshape(patches, [-1, depth]),
-                                tf.reshape(kernel, [depth, filters]))
+    products = rows_times_matrix(tf.reshape(patches, [-1, depth]),
+                                 tf.reshape(kernel, [depth, filters]))
     return tf.reshape(products, tf.concat([tf.shape(patches)[:3], [filters]], 0))
+
+
+def tap_matmul_transpose(inputs, kernel):
+    """The stride-1 "same" transposed convolution of channels-last `inputs` with an
+    odd-sided `kernel` [kh, kw, out, in] (Keras' layout for transposed convolutions).
+
+    Input position (i, j) adds `inputs[i, j] @ kernel[a, b]^T` to output position
+    (i + a - kh // 2, j + b - kw // 2) for every tap (a, b). All taps come from one
+    product, inputs times the kernel matrix (`rows_times_matrix_transposed`), and are
+    then added at their places: each tap's map padded to its offset, the sum cropped.
+    """
+    rows, cols, filters, channels = kernel.shape
+    shape = tf.shape(inputs)
+    batch, height, width = shape[0], shape[1], shape[2]
+    taps = rows_times_matrix_transposed(tf.reshape(inputs, [-1, channels]),
+                                        tf.reshape(kernel, [rows * cols * filters, channels]))
+    taps = tf.reshape(taps, tf.stack([batch, height, width, rows * cols, filters]))
+    tap_maps = tf.unstack(taps, axis=3)  # Tap (a, b) is tap_maps[a * cols + b].
+    shifted = [tf.pad(tap_maps[a * cols + b],
+                      [[0, 0], [a, rows - 1 - a], [b, cols - 1 - b], [0, 0]])
+               for a in range(rows) for b in range(cols)]
+    top, left = rows // 2, cols // 2
+    return tf.add_n(shifted)[:, top:top + height, left:left + width, :]
+
+
+# Why the two products below are written the way they are: CPU matrix kernels multiply a
+# short matrix (tens to hundreds of rows: fc6's positions) by a large one that must be
+# transposed at a third to half of their rate, and the transposed product, large times
+# short, at full rate. Measured on an AMD EPYC Zen 5, [50, 4096] x [25088, 4096]^T: 100
+# GFLOP/s with oneDNN, 60-68 with Eigen, against 215-223 for the same numbers as
+# ([25088, 4096] x [4096, 50])^T (docs/performance.md, 2026-12-07).
+
+@tf.custom_gradient
+def rows_times_matrix(rows, matrix):
+    """`rows @ matrix` for a short `rows` [n, k] and a large `matrix` [k, m]; its
+    gradient for `rows`, `upstream @ matrix^T`, is computed as
+    `(matrix @ upstream^T)^T`: the same sums, on the fast side of the kernel."""
+    def gradient(upstream):
+        return (tf.transpose(tf.linalg.matmul(matrix, upstream, transpose_b=True)),
+                tf.linalg.matmul(rows, upstream, transpose_a=True))
+    return tf.linalg.matmul(rows, matrix), gradient
+
+
+@tf.custom_gradient
+def rows_times_matrix_transposed(rows, matrix):
+    """`rows @ matrix^T` for a short `rows` [n, k] and a large `matrix` [m, k], computed
+    as `(matrix @ rows^T)^T`; the gradients, `upstream @ matrix` and
+    `upstream^T @ rows`, without transposing `matrix` either."""
+    def gradient(upstream):
+        return (tf.linalg.matmul(upstream, matrix),
+                tf.linalg.matmul(upstream, rows, transpose_a=True))
+    return tf.transpose(tf.linalg.matmul(matrix, rows, transpose_b=True)), gradient
