@@ -86,6 +86,36 @@ def test_single_pass_takes_every_gradient_before_any_player_moves():
                                       -np.sign(grad.numpy()[significant]))
 
 
+def test_single_pass_takes_the_players_gradients_in_turn(monkeypatch):
+    """D's backward pass, then G's, then F's: in the traced step every op of a player's
+    backward pass waits for the previous player's gradients, directly or through an
+    earlier op of its own pass, so that two passes never hold their tensors at once."""
+    model = tiny.model()
+    model.build_optimizers()
+    passes = []
+    take_gradients = model._gradients
+
+    def recording(player, tape, step_losses):
+        graph = tf.compat.v1.get_default_graph()
+        first = len(graph.get_operations())
+        gradients = take_gradients(player, tape, step_losses)
+        passes.append((player, graph.get_operations()[first:], gradients))
+        return gradients
+
+    monkeypatch.setattr(model, "_gradients", recording)
+    tf.function(model.train_step).get_concrete_function(tiny.batch())
+    assert [player for player, _, _ in passes] == ["discriminator", "generator", "segmenter"]
+    for (_, _, previous_gradients), (player, ops, _) in zip(passes, passes[1:]):
+        previous = {g.op.name for g in previous_gradients if g is not None}
+        assert ops and previous
+        ordered = set()
+        for op in ops:  # In creation order: an op's inputs come before it.
+            inputs = {t.op.name for t in op.inputs} | {c.name for c in op.control_inputs}
+            if previous <= inputs or inputs & ordered:
+                ordered.add(op.name)
+        assert ordered == {op.name for op in ops}, player
+
+
 def test_source_only_neither_runs_nor_moves_g_and_d():
     model = tiny.model(method="lsd")
     model.method = "source_only"
