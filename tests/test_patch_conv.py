@@ -8,6 +8,7 @@ import pytest
 import tensorflow as tf
 
 from gta_keras import configurables
+from gta_keras import profiling
 from gta_keras.models import embedder as embedder_lib
 from gta_keras.models import factory
 from gta_keras.models import patch_conv
@@ -128,6 +129,28 @@ def test_the_products_and_their_gradients_equal_plain_matmuls(product, matrix_sh
     for got, want in zip(*results, strict=True):
         assert got.shape == want.shape
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_the_products_gradient_ops_are_named_as_their_layers_backward_pass():
+    """Profiles sum op time by part from op names (`profiling.part_of`); the custom
+    gradients' ops would otherwise sit at the graph's top level, counted as "other"."""
+    kernel = tf.Variable(tf.ones((3, 3, 4, 5)))
+
+    @tf.function
+    def gradients(images):
+        with tf.GradientTape() as tape:
+            with tf.name_scope("embedder_1"), tf.name_scope("fc6_1"):
+                features = patch_conv.patch_matmul(images, kernel)
+            with tf.name_scope("generator_1"), tf.name_scope("stage1_deconv_1"):
+                rendered = patch_conv.tap_matmul_transpose(features, kernel)
+            loss = tf.reduce_sum(rendered)
+        return tape.gradient(loss, [images, kernel])
+
+    graph = gradients.get_concrete_function(tf.TensorSpec((1, 5, 6, 4))).graph
+    parts = sorted(profiling.part_of(op.name) for op in graph.get_operations()
+                   if op.type == "MatMul")
+    assert parts == ["backward/embedder"] * 2 + ["backward/generator"] * 2 + [
+        "forward/embedder", "forward/generator"]
 
 
 def test_other_convolutions_are_refused_naming_the_layer_to_use():

@@ -132,9 +132,12 @@ def rows_times_matrix(rows, matrix):
     """`rows @ matrix` for a short `rows` [n, k] and a large `matrix` [k, m]; its
     gradient for `rows`, `upstream @ matrix^T`, is computed as
     `(matrix @ upstream^T)^T`: the same sums, on the fast side of the kernel."""
+    scope = _backward_scope()
+
     def gradient(upstream):
-        return (tf.transpose(tf.linalg.matmul(matrix, upstream, transpose_b=True)),
-                tf.linalg.matmul(rows, upstream, transpose_a=True))
+        with tf.name_scope(scope):
+            return (tf.transpose(tf.linalg.matmul(matrix, upstream, transpose_b=True)),
+                    tf.linalg.matmul(rows, upstream, transpose_a=True))
     return tf.linalg.matmul(rows, matrix), gradient
 
 
@@ -143,7 +146,19 @@ def rows_times_matrix_transposed(rows, matrix):
     """`rows @ matrix^T` for a short `rows` [n, k] and a large `matrix` [m, k], computed
     as `(matrix @ rows^T)^T`; the gradients, `upstream @ matrix` and
     `upstream^T @ rows`, without transposing `matrix` either."""
+    scope = _backward_scope()
+
     def gradient(upstream):
-        return (tf.linalg.matmul(upstream, matrix),
-                tf.linalg.matmul(upstream, rows, transpose_a=True))
+        with tf.name_scope(scope):
+            return (tf.linalg.matmul(upstream, matrix),
+                    tf.linalg.matmul(upstream, rows, transpose_a=True))
     return tf.transpose(tf.linalg.matmul(matrix, rows, transpose_b=True)), gradient
+
+
+def _backward_scope():
+    """The name scope for a custom gradient's ops: "gradient_tape/<forward scope>/",
+    as TensorFlow names the backward ops of built-in ones, so that profiles
+    (`gta_keras/profiling.py`) count them as the layer's backward pass. A custom
+    gradient's ops would otherwise be named at the graph's top level ("MatMul_32")."""
+    forward = tf.get_current_name_scope()  # "" when eager
+    return f"gradient_tape/{forward}/" if forward else "gradient_tape/"
