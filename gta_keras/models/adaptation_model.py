@@ -478,9 +478,10 @@ class DomainAdaptationModel(keras.Model):
         # (`recompute_discriminator_blocks`, `recompute_generator_blocks`).
         # Each player's backward pass starts once the previous player's gradients exist:
         # the same ops and numbers, but two passes no longer interleave on the inter-op
-        # threads and hold their working tensors at once. At 1024x512 the peak of live
-        # tensors moved between 5.0 and 6.4 GiB from process to process unordered, and
-        # stayed at 4.9-5.1 GiB in turn, at the same speed (docs/performance.md).
+        # threads and hold their working tensors at once. At 1024x512, recomputed, the
+        # peak of live tensors moved between 5.0 and 6.4 GiB from process to process
+        # unordered, and stayed at 4.8-5.1 GiB in turn; the 320x160 step is as fast
+        # (docs/performance.md, 2026-12-07).
         gradients, previous = {}, []
         for player in players:
             with tf.control_dependencies(previous):
