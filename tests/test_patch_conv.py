@@ -44,8 +44,8 @@ def test_transposed_outputs_and_gradients_equal_the_transposed_convolution(
     plain = keras.layers.Conv2DTranspose(5, kernel, padding="same", use_bias=use_bias,
                                          activation="relu", dtype="float64")
     matmul = patch_conv.MatmulConv2DTranspose(5, kernel, padding="same",
-                                                   use_bias=use_bias, activation="relu",
-                                                   dtype="float64")
+                                              use_bias=use_bias, activation="relu",
+                                              dtype="float64")
     _assert_same_layer(plain, matmul, images, rng)
 
 
