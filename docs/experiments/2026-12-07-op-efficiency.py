@@ -33,13 +33,11 @@ SIZE = (160, 320)
 
 
 def layer_of(op_name):
-    """'forward|backward/<player>/<layer>' of an op name."""
+    """'forward|backward/<player>/<layer>': `profiling.part_of` and the next scope."""
     scopes = op_name.split("/")
-    direction = "backward" if scopes[0] == "gradient_tape" else "forward"
-    scopes = scopes[1:] if direction == "backward" else scopes
-    player = scopes[0].rstrip("0123456789").rstrip("_")
+    scopes = scopes[1:] if scopes[0] == "gradient_tape" else scopes
     layer = scopes[1].rstrip("0123456789").rstrip("_") if len(scopes) > 1 else "?"
-    return f"{direction}/{player}/{layer}"
+    return f"{profiling.part_of(op_name)}/{layer}"
 
 
 def main():
