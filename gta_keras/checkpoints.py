@@ -303,13 +303,16 @@ def _restore(checkpoint, path, problem, advice):
 
 
 def seed_states(model):
-    """The random-state variables (dropout's SeedGenerators) of F, C, G and D, in order."""
+    """The random-state variables of F, C, G and D (dropout's SeedGenerators), in order,
+    then the instance noise's if on."""
     states = []
     for part in (model.embedder, model.classifier, model.generator, model.discriminator):
         if part is None:
             continue
         weights = {id(w) for w in part.weights}
         states.extend(v for v in part.variables if id(v) not in weights)
+    if getattr(model, "d_input_noise", None) is not None:
+        states.append(model.d_input_noise.seeds.state)
     return states
 
 

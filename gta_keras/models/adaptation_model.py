@@ -10,6 +10,7 @@ from gta_keras import losses
 from gta_keras.data import preprocessing
 from gta_keras.models import discriminator as discriminator_lib
 from gta_keras.models import generator as generator_lib
+from gta_keras.models import instance_noise
 from gta_keras.models import segmenter
 
 # The paper's method, its baselines and its ablations (Table 4; docs/ablations.md).
@@ -125,6 +126,10 @@ class DomainAdaptationModel(keras.Model):
         labels): (1 - e) on the true domain plus e / K on each of the K domains
         (`losses.domain_cross_entropy`), so that D is never asked to be certain. Only D's
         loss changes; G and F still aim at hard targets. 0 in the paper.
+      d_input_noise: standard deviation (in units of the [0, 1] image) of Gaussian noise
+        added in training to every image D judges, real or G's (instance noise,
+        `instance_noise.InstanceNoise`); the methods with a G only. 0 in the paper.
+      d_input_noise_steps: the noise falls linearly to 0 at this step (0: it stays).
     """
 
     def __init__(self, embedder, classifier, generator=None, discriminator=None,
@@ -132,7 +137,8 @@ class DomainAdaptationModel(keras.Model):
                  update_reading="single_pass", num_classes=19, eval_size=None,
                  upsampling="bilinear_logits", adversarial_warmup_steps=0,
                  recompute_embedder_blocks=False, recompute_discriminator_blocks=False,
-                 recompute_generator_blocks=False, d_label_smoothing=0.0, **kwargs):
+                 recompute_generator_blocks=False, d_label_smoothing=0.0,
+                 d_input_noise=0.0, d_input_noise_steps=0, **kwargs):
         super().__init__(**kwargs)
         if method not in METHODS:
             raise errors.ConfigurationError(
@@ -163,6 +169,11 @@ class DomainAdaptationModel(keras.Model):
         self.recompute_generator_blocks = bool(recompute_generator_blocks)
         losses.check_label_smoothing(d_label_smoothing)
         self.d_label_smoothing = float(d_label_smoothing)
+        instance_noise.check(d_input_noise, d_input_noise_steps)
+        # Only when on: no random state, no op and nothing in the checkpoint otherwise.
+        self.d_input_noise = (
+            instance_noise.InstanceNoise(d_input_noise, d_input_noise_steps)
+            if d_input_noise else None)
         self.trackers = {name: keras.metrics.Mean(name=name)
                          for name in ("d_loss", "g_loss", "f_loss", "seg_loss")}
         # The mean of each loss term since someone (`health.TrainingHealth`) last reset
@@ -366,7 +377,14 @@ class DomainAdaptationModel(keras.Model):
         return self.generator(features, training=training)
 
     def _discriminate(self, images, training):
-        """D's outputs on `images`, recomputing its blocks in the backward pass if set."""
+        """D's outputs on `images` (plus instance noise in training, if set), recomputing
+        its blocks in the backward pass if set."""
+        if training and self.d_input_noise is not None:
+            # F's step counter: it advances once per step in either reading. A model not
+            # yet compiled (a test's forward pass) is at step 0.
+            optimizer = getattr(self, "f_optimizer", None)
+            step = 0 if optimizer is None else optimizer.iterations
+            images = self.d_input_noise(images, step)
         if self.recompute_discriminator_blocks:
             return discriminator_lib.call_recomputing_blocks(self.discriminator, images,
                                                              training)

@@ -184,7 +184,8 @@ _LOSS_WEIGHT_NAMES = losses.LossWeights._fields
 @gin.configurable
 def build_model(num_classes=19, method="lsd", reduction="sum",
                 update_reading="single_pass", adversarial_warmup_steps=0,
-                d_label_smoothing=0.0, embedder=None, classifier=None, generator=None,
+                d_label_smoothing=0.0, d_input_noise=0.0, d_input_noise_steps=0,
+                embedder=None, classifier=None, generator=None,
                 discriminator=None, segmenter=None, loss_weights=None,
                 skip_imagenet_weights=False, **moved):
     """Builds F, C and (for the methods that have them) G and D, and combines them.
@@ -200,6 +201,11 @@ def build_model(num_classes=19, method="lsd", reduction="sum",
         G and D train (0 in the paper).
       d_label_smoothing: label smoothing of D's domain targets (0 in the paper; see
         `DomainAdaptationModel`).
+      d_input_noise: standard deviation of the instance noise on D's input images, which
+        falls linearly to 0 at step `d_input_noise_steps` (0 there: it stays); 0 in the
+        paper. Not for "feature_d" (its D judges features); nothing for the methods
+        without a D.
+      d_input_noise_steps: see `d_input_noise`.
       embedder: an `EmbedderConfig`; None for the gin-bound `embedder.*` one.
       classifier: a `ClassifierConfig`; None for gin's `classifier.*`.
       generator: a `GeneratorConfig`; None for gin's `generator.*`.
@@ -239,6 +245,10 @@ def build_model(num_classes=19, method="lsd", reduction="sum",
             "discriminator.recompute_blocks recomputes the blocks of the D that judges "
             "images; method 'feature_d' judges F's features with another D. Leave it "
             "False for 'feature_d'.")
+    if method == "feature_d" and d_input_noise:
+        raise errors.ConfigurationError(
+            "build_model.d_input_noise adds noise to the images D judges; method "
+            "'feature_d' judges F's features with another D. Leave it 0 for 'feature_d'.")
     f = embedder_lib.build_embedder(embedder.width_multiplier, embedder.fc_width,
                                     embedder.dropout_rate, embedder.dropout,
                                     embedder.fc_matmul)
@@ -275,7 +285,8 @@ def build_model(num_classes=19, method="lsd", reduction="sum",
         recompute_embedder_blocks=embedder.recompute_blocks,
         recompute_discriminator_blocks=discriminator.recompute_blocks,
         recompute_generator_blocks=generator.recompute_blocks,
-        d_label_smoothing=d_label_smoothing)
+        d_label_smoothing=d_label_smoothing, d_input_noise=d_input_noise,
+        d_input_noise_steps=d_input_noise_steps)
 
 
 def _reject_moved(moved):
