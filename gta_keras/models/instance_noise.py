@@ -6,7 +6,9 @@ docs/experiments/2026-12-06-numeric-paths-avx2.md). Adding the same noise to eve
 sees, real or generated, blurs the two distributions into each other, so that D cannot be
 certain early; the noise falls linearly to zero so that D's late judgement, which drives
 the adaptation, is the paper's (Sønderby et al. 2017, "Amortised MAP inference for image
-super-resolution", Section 3.1; Arjovsky and Bottou 2017).
+super-resolution"; Arjovsky and Bottou 2017). Off by default: on the demo, 0.1 falling to 0
+at step 750 lowered lsd's mean more than its spread, and white noise of that size did not
+hide the domains from D (docs/experiments/2026-12-07-d-input-noise.md).
 """
 
 import keras
