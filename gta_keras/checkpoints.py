@@ -311,7 +311,7 @@ def seed_states(model):
             continue
         weights = {id(w) for w in part.weights}
         states.extend(v for v in part.variables if id(v) not in weights)
-    if getattr(model, "d_input_noise", None) is not None:
+    if model.d_input_noise is not None:
         states.append(model.d_input_noise.seeds.state)
     return states
 
