@@ -95,6 +95,35 @@ def check_label_smoothing(label_smoothing):
             "the paper's plain cross-entropy; 0.1-0.2 is usual).")
 
 
+def r1_penalty(input_gradients):
+    """The R1 gradient penalty on D's real images (Mescheder et al., ICML 2018).
+
+    R1 = sum over the given inputs x of mean_i ||dL_real/dx_i||^2: the squared norm of the
+    gradient of D's real-domain cross-entropy with respect to each real image, averaged
+    over the batch. It penalises a D whose judgement of real images changes fast when they
+    change, so that D cannot become certain on a narrow edge around the real data. The
+    caller weighs it by gamma / 2.
+
+    Args:
+      input_gradients: a list of float [B, H, W, 3]: each real batch's per-image gradient
+        (the gradient of the batch's summed, not averaged, cross-entropy).
+
+    Returns:
+      Scalar float32.
+    """
+    return _sum([tf.reduce_mean(tf.reduce_sum(tf.square(tf.cast(g, tf.float32)),
+                                              axis=[1, 2, 3]))
+                 for g in input_gradients])
+
+
+def check_r1_weight(r1_weight):
+    """Raises a ConfigurationError naming the binding unless r1_weight >= 0."""
+    if not r1_weight >= 0.0:
+        raise errors.ConfigurationError(
+            f"build_model.d_r1_weight = {r1_weight!r}: must be >= 0 (gamma of the R1 "
+            "penalty on D's real images, added to D's loss as gamma / 2 * R1; 0 is off).")
+
+
 def l1_reconstruction(images, reconstructions):
     """Mean absolute error over pixels and channels: L = mean |x - G(F(x))|.
 

@@ -104,6 +104,7 @@ def test_bad_input_is_one_line_and_writes_no_checkpoint(tmp_path, args, expected
     ("build_model.d_label_smoothing = 1.5",
      r"build_model.d_label_smoothing = 1.5: must be in \[0, 1\)"),
     ("build_model.d_input_noise = -0.1", r"build_model.d_input_noise = -0.1: must be >= 0"),
+    ("build_model.d_r1_weight = -1.0", r"build_model.d_r1_weight = -1.0: must be >= 0"),
     ("build_model.loss_weights = (0.1, 0.1)",
      r"build_model.loss_weights = \(0.1, 0.1\) must have 4 values"),
     ("build_model.width_multiplier = 0.5",

@@ -1,5 +1,7 @@
 """The composite model: F, C, G, D and the alternating updates of the paper."""
 
+import contextlib
+
 import keras
 import tensorflow as tf
 
@@ -130,6 +132,9 @@ class DomainAdaptationModel(keras.Model):
         added in training to every image D judges, real or G's (instance noise,
         `instance_noise.InstanceNoise`); the methods with a G only. 0 in the paper.
       d_input_noise_steps: the noise falls linearly to 0 at this step (0: it stays).
+      d_r1_weight: gamma of the R1 gradient penalty on D's real images
+        (`losses.r1_penalty`), added to D's loss as gamma / 2 * R1 and logged as the term
+        "d/r1"; the methods with a G only. 0 in the paper.
     """
 
     def __init__(self, embedder, classifier, generator=None, discriminator=None,
@@ -138,7 +143,7 @@ class DomainAdaptationModel(keras.Model):
                  upsampling="bilinear_logits", adversarial_warmup_steps=0,
                  recompute_embedder_blocks=False, recompute_discriminator_blocks=False,
                  recompute_generator_blocks=False, d_label_smoothing=0.0,
-                 d_input_noise=0.0, d_input_noise_steps=0, **kwargs):
+                 d_input_noise=0.0, d_input_noise_steps=0, d_r1_weight=0.0, **kwargs):
         super().__init__(**kwargs)
         if method not in METHODS:
             raise errors.ConfigurationError(
@@ -174,16 +179,23 @@ class DomainAdaptationModel(keras.Model):
         self.d_input_noise = (
             instance_noise.InstanceNoise(d_input_noise, d_input_noise_steps)
             if d_input_noise else None)
+        losses.check_r1_weight(d_r1_weight)
+        self.d_r1_weight = float(d_r1_weight)
         self.trackers = {name: keras.metrics.Mean(name=name)
                          for name in ("d_loss", "g_loss", "f_loss", "seg_loss")}
         # The mean of each loss term since someone (`health.TrainingHealth`) last reset
         # it. Not in `metrics`: Keras neither resets them each epoch nor shows them in
         # the logs (whose keys stay the four sums).
         self.term_trackers = {name: keras.metrics.Mean(name=name.replace("/", "_"))
-                              for name in loss_term_names(method)}
+                              for name in self._term_names()}
         self.skipped_steps = keras.metrics.Sum(name="skipped_steps")
         self.skip_nonfinite_steps = False
         self.segmenter_average = None
+
+    def _term_names(self):
+        """`loss_term_names(method)`, and "d/r1" when the R1 penalty is on."""
+        names = loss_term_names(self.method)
+        return names + ("d/r1",) if self.d_r1_weight else names
 
     @property
     def players(self):
@@ -341,10 +353,23 @@ class DomainAdaptationModel(keras.Model):
         target_fake = self._generate(target_features, training)
         source_real = preprocessing.unit_range(source_images)
         target_real = preprocessing.unit_range(target_images)
-        d_source_real = self._discriminate(source_real, training)
-        d_source_fake = self._discriminate(source_fake, training)
-        d_target_real = self._discriminate(target_real, training)
+        # In the reference's order (D's dropout draws depend on it): the R1 penalty's tape,
+        # when on, watches the two real batches while D judges the first three.
+        with_r1 = training and bool(self.d_r1_weight)
+        input_tape = (tf.GradientTape(watch_accessed_variables=False) if with_r1
+                      else contextlib.nullcontext())
+        with input_tape:
+            if with_r1:
+                input_tape.watch([source_real, target_real])
+            d_source_real = self._discriminate(source_real, training)
+            d_source_fake = self._discriminate(source_fake, training)
+            d_target_real = self._discriminate(target_real, training)
+            if with_r1:
+                real_loss = self._summed_real_loss(d_source_real, d_target_real,
+                                                   tf.shape(source_real)[0])
         d_target_fake = self._discriminate(target_fake, training)
+        r1 = (losses.r1_penalty(input_tape.gradient(real_loss, [source_real, target_real]))
+              if with_r1 else None)
         # D's labels at its patch resolution: the aux head's ("global_d"'s domain map is
         # 1x1), or the domain head's for "no_aux" (it has no aux head).
         patch_map = d_source_real["aux" if "aux" in d_source_real else "domain"]
@@ -362,8 +387,12 @@ class DomainAdaptationModel(keras.Model):
                                       self.reduction, domain_scale)
         f_terms = losses.f_loss_terms(logits, labels, d_source_fake, d_target_fake,
                                       aux_labels, self.reduction, domain_scale)
+        d_loss = losses.d_total(d_terms)
+        if r1 is not None:
+            d_loss += 0.5 * self.d_r1_weight * r1
+            d_terms["r1"] = r1
         return StepLosses({
-            "d_loss": losses.d_total(d_terms),
+            "d_loss": d_loss,
             "g_loss": losses.g_total(g_terms, self.loss_weights),
             "f_loss": losses.f_total(f_terms, self._segmenter_weights()),
             "seg_loss": seg_loss,
@@ -375,6 +404,17 @@ class DomainAdaptationModel(keras.Model):
         if self.recompute_generator_blocks:
             return generator_lib.call_recomputing_blocks(self.generator, features, training)
         return self.generator(features, training=training)
+
+    def _summed_real_loss(self, d_source_real, d_target_real, batch_size):
+        """D's real-domain cross-entropy of both real batches, summed over each batch
+        (not averaged), so that its gradient for each image is that image's own: what the
+        R1 penalty (`losses.r1_penalty`) squares. The outer tape differentiates that
+        gradient again for D's update."""
+        return tf.cast(batch_size, tf.float32) * (
+            losses.domain_cross_entropy(d_source_real["domain"],
+                                        discriminator_lib.SOURCE_REAL, self.reduction)
+            + losses.domain_cross_entropy(d_target_real["domain"],
+                                          discriminator_lib.TARGET_REAL, self.reduction))
 
     def _discriminate(self, images, training):
         """D's outputs on `images` (plus instance noise in training, if set), recomputing

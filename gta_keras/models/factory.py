@@ -185,7 +185,7 @@ _LOSS_WEIGHT_NAMES = losses.LossWeights._fields
 def build_model(num_classes=19, method="lsd", reduction="sum",
                 update_reading="single_pass", adversarial_warmup_steps=0,
                 d_label_smoothing=0.0, d_input_noise=0.0, d_input_noise_steps=0,
-                embedder=None, classifier=None, generator=None,
+                d_r1_weight=0.0, embedder=None, classifier=None, generator=None,
                 discriminator=None, segmenter=None, loss_weights=None,
                 skip_imagenet_weights=False, **moved):
     """Builds F, C and (for the methods that have them) G and D, and combines them.
@@ -206,6 +206,9 @@ def build_model(num_classes=19, method="lsd", reduction="sum",
         paper. Not for "feature_d" (its D judges features); nothing for the methods
         without a D.
       d_input_noise_steps: see `d_input_noise`.
+      d_r1_weight: gamma of the R1 gradient penalty on D's real images (0 in the paper;
+        see `DomainAdaptationModel`). Not for "feature_d" (its D judges features), nor
+        with `discriminator.recompute_blocks`; nothing for the methods without a D.
       embedder: an `EmbedderConfig`; None for the gin-bound `embedder.*` one.
       classifier: a `ClassifierConfig`; None for gin's `classifier.*`.
       generator: a `GeneratorConfig`; None for gin's `generator.*`.
@@ -249,6 +252,15 @@ def build_model(num_classes=19, method="lsd", reduction="sum",
         raise errors.ConfigurationError(
             "build_model.d_input_noise adds noise to the images D judges; method "
             "'feature_d' judges F's features with another D. Leave it 0 for 'feature_d'.")
+    if method == "feature_d" and d_r1_weight:
+        raise errors.ConfigurationError(
+            "build_model.d_r1_weight penalises the gradient of D's judgement of real "
+            "images; method 'feature_d' judges F's features with another D. Leave it 0 "
+            "for 'feature_d'.")
+    if d_r1_weight and discriminator.recompute_blocks:
+        raise errors.ConfigurationError(
+            "build_model.d_r1_weight differentiates D twice, which "
+            "discriminator.recompute_blocks does not support; set one of them off.")
     f = embedder_lib.build_embedder(embedder.width_multiplier, embedder.fc_width,
                                     embedder.dropout_rate, embedder.dropout,
                                     embedder.fc_matmul)
@@ -286,7 +298,7 @@ def build_model(num_classes=19, method="lsd", reduction="sum",
         recompute_discriminator_blocks=discriminator.recompute_blocks,
         recompute_generator_blocks=generator.recompute_blocks,
         d_label_smoothing=d_label_smoothing, d_input_noise=d_input_noise,
-        d_input_noise_steps=d_input_noise_steps)
+        d_input_noise_steps=d_input_noise_steps, d_r1_weight=d_r1_weight)
 
 
 def _reject_moved(moved):
