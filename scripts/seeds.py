@@ -2,6 +2,7 @@
 
   python scripts/seeds.py --gin_file=gin/demo.gin --methods=source_only,lsd --seeds=3 \
       --workdir=runs/seeds [--numerics=default,no_onednn,one_thread]  # or onednn
+      [--seed_list=4,0]  # these seeds instead of 0 .. seeds-1
 
 Each run is the real command line in its own process, so runs are independent and a
 finished one is not trained again (it is evaluated again, with the gin file's checkpoint
@@ -48,9 +49,33 @@ def _define_flags():
     runners.define_flags()
     flags.DEFINE_list("methods", ["source_only", "lsd"], "Methods to compare.")
     flags.DEFINE_integer("seeds", 3, "Seeds per method: 0 .. seeds-1.")
+    flags.DEFINE_list("seed_list", None,
+                      "Seeds to run instead of 0 .. seeds-1, e.g. 4,0: a weak seed "
+                      "first, or one study split into lanes run side by side. "
+                      "DIR/summary.* covers the seeds of the call that wrote it.")
     flags.DEFINE_list("numerics", [summaries.DEFAULT_NUMERICS],
                       "Numeric paths each (method, seed) runs on, of "
                       + ", ".join(machine.NUMERIC_PATHS) + ".")
+
+
+def seed_numbers(seeds, seed_list=None):
+    """The seeds to run: `seed_list` as whole numbers, else 0 .. seeds-1.
+
+    Raises:
+      ValueError: for a seed that is not a whole number >= 0, or one given twice.
+    """
+    if not seed_list:
+        return list(range(seeds))
+    numbers = []
+    for seed in seed_list:
+        text = str(seed).strip()
+        if not text.isdigit():
+            raise ValueError(f"--seed_list={','.join(map(str, seed_list))}: {text!r} is "
+                             "not a seed (whole numbers >= 0, e.g. --seed_list=4,0).")
+        numbers.append(int(text))
+    if len(set(numbers)) != len(numbers):
+        raise ValueError(f"--seed_list={','.join(map(str, seed_list))} names a seed twice.")
+    return numbers
 
 
 def command(method, seed, run_dir, gin_files, gin_bindings, data_dir=None):
@@ -88,8 +113,10 @@ def report_text(summary):
         for run in summaries.numerics_mismatches(records))
     if mismatches:
         mismatches = f"Runs on another numeric path than asked for:\n\n{mismatches}\n"
-    n = summary["seeds"]
+    n, numbers = summary["seeds"], summary.get("seed_list")
     seed_text = f"{n} seed{'' if n == 1 else 's'}"
+    if numbers and numbers != list(range(n)):
+        seed_text += f" ({', '.join(str(seed) for seed in numbers)})"
     over = (f"{seed_text} × numeric paths {', '.join(paths)}" if len(paths) > 1
             else f"{seed_text} ({paths[0]} numerics)")
     oracle = summaries.oracle_text(records)
@@ -104,7 +131,7 @@ def report_text(summary):
 
 def run(gin_files, workdir, methods=("source_only", "lsd"), seeds=3,
         numerics=(summaries.DEFAULT_NUMERICS,), gin_bindings=(), report=None,
-        data_dir=None, run_fn=subprocess.run):
+        data_dir=None, run_fn=subprocess.run, seed_list=None):
     """Runs every (method, seed, numeric path) through the CLI, then writes the summary.
 
     Args:
@@ -118,16 +145,18 @@ def run(gin_files, workdir, methods=("source_only", "lsd"), seeds=3,
       data_dir: TFDS data dir.
       run_fn: runs a command (`subprocess.run`; tests inject a fake); called with
         `check=True` and `env=` the path's environment.
+      seed_list: the seeds to run instead of 0 .. seeds-1 (`seed_numbers`).
 
     Returns:
       The summary written to summary.json.
     """
     numerics = list(numerics)
     machine.check_numerics(numerics)  # A typo fails before any training.
+    seed_list = seed_numbers(seeds, seed_list)
     report, _ = runners.read_config(gin_files, gin_bindings, report)
     records = []
     for method in methods:
-        for seed in range(seeds):
+        for seed in seed_list:
             for path in numerics:
                 run_dir = os.path.join(workdir, summaries.run_name(method, seed, path))
                 line = command(method, seed, run_dir, gin_files, gin_bindings, data_dir)
@@ -145,7 +174,8 @@ def run(gin_files, workdir, methods=("source_only", "lsd"), seeds=3,
                 print(f"{method} seed {seed} ({path}): mIoU {100 * record['miou']:.1f} at "
                       f"step {record['checkpoint_step']} ({took})", flush=True)
     summary = {"report": report, "gin_files": list(gin_files),
-               "gin_bindings": list(gin_bindings), "seeds": seeds, "numerics": numerics,
+               "gin_bindings": list(gin_bindings), "seeds": len(seed_list),
+               "seed_list": seed_list, "numerics": numerics,
                "runs": records, "methods": summarize(records),
                "gains": summaries.paired_gains(records),
                "oracle": summaries.any_oracle(records),
@@ -158,11 +188,13 @@ def main(argv):
     del argv
     try:
         machine.check_numerics(FLAGS.numerics)
-    except ValueError as error:  # A typo in --numerics: usage, not a traceback.
+        seed_numbers(FLAGS.seeds, FLAGS.seed_list)
+    except ValueError as error:  # A typo in --numerics or --seed_list: usage, not a
+        # traceback.
         raise app.UsageError(str(error)) from error
     with user_errors.exit_in_one_line():
         run(FLAGS.gin_file, FLAGS.workdir, FLAGS.methods, FLAGS.seeds, FLAGS.numerics,
-            FLAGS.gin_bindings, FLAGS.report, FLAGS.data_dir)
+            FLAGS.gin_bindings, FLAGS.report, FLAGS.data_dir, seed_list=FLAGS.seed_list)
 
 
 if __name__ == "__main__":

@@ -325,3 +325,25 @@ def test_a_path_that_repeats_the_default_fails_before_any_run(seeds, tmp_path, m
     with pytest.raises(ValueError, match="'no_onednn' repeats 'default'"):
         seeds.run([SMOKE], str(tmp_path), numerics=["default", "no_onednn"], run_fn=None)
     assert not os.listdir(tmp_path)
+
+
+def test_a_seed_list_runs_those_seeds_in_its_order(seeds, tmp_path):
+    calls = []
+    summary = seeds.run([SMOKE], str(tmp_path), seeds=5, seed_list=["1", "0"],
+                        run_fn=_fake_runner(calls))
+    folders = [os.path.basename(next(a for a in c if a.startswith("--workdir=")))
+               for c, _ in calls]
+    assert folders == ["source_only_seed1", "source_only_seed0", "lsd_seed1", "lsd_seed0"]
+    assert summary["seeds"] == 2 and summary["seed_list"] == [1, 0]
+    assert "2 seeds (1, 0) (default numerics)" in (tmp_path / "summary.md").read_text()
+
+
+@pytest.mark.parametrize("seed_list, match", [
+    (["4", "x"], r"--seed_list=4,x: 'x' is not a seed"),
+    (["-1"], r"'-1' is not a seed"),
+    (["2", "2"], r"--seed_list=2,2 names a seed twice"),
+])
+def test_a_bad_seed_list_fails_before_any_run(seeds, tmp_path, seed_list, match):
+    with pytest.raises(ValueError, match=match):
+        seeds.run([SMOKE], str(tmp_path), seed_list=seed_list, run_fn=None)
+    assert not os.listdir(tmp_path)
