@@ -257,7 +257,8 @@ def build_model(num_classes=19, method="lsd", reduction="sum",
             "build_model.d_r1_weight penalises the gradient of D's judgement of real "
             "images; method 'feature_d' judges F's features with another D. Leave it 0 "
             "for 'feature_d'.")
-    if d_r1_weight and discriminator.recompute_blocks:
+    if (d_r1_weight and discriminator.recompute_blocks
+            and "generator" in adaptation_model.METHOD_PLAYERS[method]):
         raise errors.ConfigurationError(
             "build_model.d_r1_weight differentiates D twice, which "
             "discriminator.recompute_blocks does not support; set one of them off.")
