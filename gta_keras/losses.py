@@ -102,7 +102,9 @@ def r1_penalty(input_gradients):
     gradient of D's real-domain cross-entropy with respect to each real image, averaged
     over the batch. It penalises a D whose judgement of real images changes fast when they
     change, so that D cannot become certain on a narrow edge around the real data. The
-    caller weighs it by gamma / 2.
+    caller weighs it by gamma / 2. Off by default: on the demo a smooth D gave F a weaker
+    adversarial signal and lowered lsd's target score on weak and strong seeds alike
+    (docs/experiments/2026-12-07-r1-penalty.md).
 
     Args:
       input_gradients: a list of float [B, H, W, 3]: each real batch's per-image gradient
