@@ -189,8 +189,7 @@ def main(argv):
     try:
         machine.check_numerics(FLAGS.numerics)
         seed_numbers(FLAGS.seeds, FLAGS.seed_list)
-    except ValueError as error:  # A typo in --numerics or --seed_list: usage, not a
-        # traceback.
+    except ValueError as error:  # A typo in --numerics or --seed_list: usage, no traceback.
         raise app.UsageError(str(error)) from error
     with user_errors.exit_in_one_line():
         run(FLAGS.gin_file, FLAGS.workdir, FLAGS.methods, FLAGS.seeds, FLAGS.numerics,
