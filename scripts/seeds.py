@@ -3,6 +3,7 @@
   python scripts/seeds.py --gin_file=gin/demo.gin --methods=source_only,lsd --seeds=3 \
       --workdir=runs/seeds [--numerics=default,no_onednn,one_thread]  # or onednn
       [--seed_list=4,0]  # these seeds instead of 0 .. seeds-1
+      [--summarize_only]  # no run: the summary of the finished ones, as they were scored
 
 Each run is the real command line in its own process, so runs are independent and a
 finished one is not trained again (it is evaluated again, with the gin file's checkpoint
@@ -53,6 +54,10 @@ def _define_flags():
                       "Seeds to run instead of 0 .. seeds-1, e.g. 4,0: a weak seed "
                       "first, or one study split into lanes run side by side. "
                       "DIR/summary.* covers the seeds of the call that wrote it.")
+    flags.DEFINE_boolean("summarize_only", False,
+                         "Run nothing: write DIR/summary.* from the finished runs' eval "
+                         "JSONs as they are (e.g. after lanes), leaving out runs not "
+                         "finished.")
     flags.DEFINE_list("numerics", [summaries.DEFAULT_NUMERICS],
                       "Numeric paths each (method, seed) runs on, of "
                       + ", ".join(machine.NUMERIC_PATHS) + ".")
@@ -120,18 +125,20 @@ def report_text(summary):
     over = (f"{seed_text} × numeric paths {', '.join(paths)}" if len(paths) > 1
             else f"{seed_text} ({paths[0]} numerics)")
     oracle = summaries.oracle_text(records)
+    left_out = ("Not finished, left out (--summarize_only): "
+                f"{', '.join(summary['left_out'])}.\n\n" if summary.get("left_out") else "")
     return (f"{oracle + chr(10) if oracle else ''}"
             f"IoU (%) on {summary['report']}, mean ± std ({summaries.STD_NOTE}) over "
             f"{over}\n\n"
             f"{markdown_table(methods)}\n"
-            f"{gains + chr(10) if gains else ''}{by_path}{mismatches}"
+            f"{gains + chr(10) if gains else ''}{by_path}{mismatches}{left_out}"
             f"mIoU (%) of every evaluated split:\n\n{splits}\n{checkpoint_lines(records)}\n"
             f"Machine: {machine.one_line(summary['machine'])}.\n")
 
 
 def run(gin_files, workdir, methods=("source_only", "lsd"), seeds=3,
         numerics=(summaries.DEFAULT_NUMERICS,), gin_bindings=(), report=None,
-        data_dir=None, run_fn=subprocess.run, seed_list=None):
+        data_dir=None, run_fn=subprocess.run, seed_list=None, summarize_only=False):
     """Runs every (method, seed, numeric path) through the CLI, then writes the summary.
 
     Args:
@@ -146,22 +153,34 @@ def run(gin_files, workdir, methods=("source_only", "lsd"), seeds=3,
       run_fn: runs a command (`subprocess.run`; tests inject a fake); called with
         `check=True` and `env=` the path's environment.
       seed_list: the seeds to run instead of 0 .. seeds-1 (`seed_numbers`).
+      summarize_only: run nothing; summarise the finished runs' eval JSONs as they are
+        and leave out (and name) the runs not finished.
 
     Returns:
       The summary written to summary.json.
+
+    Raises:
+      ValueError: with `summarize_only`, when no run is finished.
     """
     numerics = list(numerics)
     machine.check_numerics(numerics)  # A typo fails before any training.
     seed_list = seed_numbers(seeds, seed_list)
     report, _ = runners.read_config(gin_files, gin_bindings, report)
-    records = []
+    records, left_out = [], []
     for method in methods:
         for seed in seed_list:
             for path in numerics:
                 run_dir = os.path.join(workdir, summaries.run_name(method, seed, path))
                 line = command(method, seed, run_dir, gin_files, gin_bindings, data_dir)
                 env = machine.numerics_env(path)
-                if runners.is_finished(run_dir, report, method):
+                finished = runners.is_finished(run_dir, report, method)
+                if summarize_only:
+                    if not finished:
+                        left_out.append(f"{method} seed {seed} ({path})")
+                        print(f"{left_out[-1]}: not finished, left out", flush=True)
+                        continue
+                    # Otherwise read as it was scored: no evaluation.
+                elif finished:
                     # Scored again (the checkpoint rule may have changed since); the run's
                     # time stays the one kept when it trained, not this evaluation's.
                     run_fn(line, check=True, env=env)
@@ -173,12 +192,17 @@ def run(gin_files, workdir, methods=("source_only", "lsd"), seeds=3,
                 took = "time not kept" if seconds is None else f"{seconds:.0f} s"
                 print(f"{method} seed {seed} ({path}): mIoU {100 * record['miou']:.1f} at "
                       f"step {record['checkpoint_step']} ({took})", flush=True)
+    if summarize_only and not records:
+        raise ValueError(f"No finished run in {workdir} to summarise (--summarize_only): "
+                         "run the study first, or check --workdir, --seeds and --numerics.")
+    # The seeds the summary covers: all asked for, less any left out whole.
+    covered = [seed for seed in seed_list if any(r["seed"] == seed for r in records)]
     summary = {"report": report, "gin_files": list(gin_files),
-               "gin_bindings": list(gin_bindings), "seeds": len(seed_list),
-               "seed_list": seed_list, "numerics": numerics,
+               "gin_bindings": list(gin_bindings), "seeds": len(covered),
+               "seed_list": covered, "numerics": numerics,
                "runs": records, "methods": summarize(records),
                "gains": summaries.paired_gains(records),
-               "oracle": summaries.any_oracle(records),
+               "oracle": summaries.any_oracle(records), "left_out": left_out,
                "machine": summaries.runs_machine(numerics)}
     print(runners.write_summary(workdir, "summary", summary, report_text(summary)))
     return summary
@@ -193,7 +217,8 @@ def main(argv):
         raise app.UsageError(str(error)) from error
     with user_errors.exit_in_one_line():
         run(FLAGS.gin_file, FLAGS.workdir, FLAGS.methods, FLAGS.seeds, FLAGS.numerics,
-            FLAGS.gin_bindings, FLAGS.report, FLAGS.data_dir, seed_list=FLAGS.seed_list)
+            FLAGS.gin_bindings, FLAGS.report, FLAGS.data_dir, seed_list=FLAGS.seed_list,
+            summarize_only=FLAGS.summarize_only)
 
 
 if __name__ == "__main__":

@@ -347,3 +347,23 @@ def test_a_bad_seed_list_fails_before_any_run(seeds, tmp_path, seed_list, match)
     with pytest.raises(ValueError, match=match):
         seeds.run([SMOKE], str(tmp_path), seed_list=seed_list, run_fn=None)
     assert not os.listdir(tmp_path)
+
+
+def test_summarize_only_runs_nothing_and_names_the_runs_left_out(seeds, tmp_path):
+    seeds.run([SMOKE], str(tmp_path), seeds=2, seed_list=["1"], run_fn=_fake_runner([]))
+    summary = seeds.run([SMOKE], str(tmp_path), seeds=2, summarize_only=True, run_fn=None)
+    assert [(r["method"], r["seed"]) for r in summary["runs"]] == [("source_only", 1),
+                                                                    ("lsd", 1)]
+    assert summary["left_out"] == ["source_only seed 0 (default)", "lsd seed 0 (default)"]
+    assert summary["seeds"] == 1 and summary["seed_list"] == [1]
+    text = (tmp_path / "summary.md").read_text()
+    assert "over 1 seed (1) (default numerics)" in text
+    assert ("Not finished, left out (--summarize_only): source_only seed 0 (default), "
+            "lsd seed 0 (default).") in text
+    assert summary["gains"]["lsd"]["pairs"][0]["gain"] == pytest.approx(0.04)
+
+
+def test_summarize_only_without_a_finished_run_says_so(seeds, tmp_path):
+    with pytest.raises(ValueError, match="No finished run in .* to summarise"):
+        seeds.run([SMOKE], str(tmp_path), seeds=1, summarize_only=True, run_fn=None)
+    assert not os.listdir(tmp_path)
