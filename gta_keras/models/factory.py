@@ -243,20 +243,8 @@ def build_model(num_classes=19, method="lsd", reduction="sum",
         blocks.check_norm(config.norm)
         blocks.check_init(config.init)
 
-    if method == "feature_d" and discriminator.recompute_blocks:
-        raise errors.ConfigurationError(
-            "discriminator.recompute_blocks recomputes the blocks of the D that judges "
-            "images; method 'feature_d' judges F's features with another D. Leave it "
-            "False for 'feature_d'.")
-    if method == "feature_d" and d_input_noise:
-        raise errors.ConfigurationError(
-            "build_model.d_input_noise adds noise to the images D judges; method "
-            "'feature_d' judges F's features with another D. Leave it 0 for 'feature_d'.")
-    if method == "feature_d" and d_r1_weight:
-        raise errors.ConfigurationError(
-            "build_model.d_r1_weight penalises the gradient of D's judgement of real "
-            "images; method 'feature_d' judges F's features with another D. Leave it 0 "
-            "for 'feature_d'.")
+    if method == "feature_d":
+        _refuse_image_d_options(discriminator.recompute_blocks, d_input_noise, d_r1_weight)
     if (d_r1_weight and discriminator.recompute_blocks
             and "generator" in adaptation_model.METHOD_PLAYERS[method]):
         raise errors.ConfigurationError(
@@ -300,6 +288,24 @@ def build_model(num_classes=19, method="lsd", reduction="sum",
         recompute_generator_blocks=generator.recompute_blocks,
         d_label_smoothing=d_label_smoothing, d_input_noise=d_input_noise,
         d_input_noise_steps=d_input_noise_steps, d_r1_weight=d_r1_weight)
+
+
+def _refuse_image_d_options(recompute_blocks, d_input_noise, d_r1_weight):
+    """Raises a ConfigurationError for the first option set that only the D judging
+    images has: method "feature_d" judges F's features with another D."""
+    options = (
+        ("discriminator.recompute_blocks", recompute_blocks, "False",
+         "recomputes the blocks of the D that judges images"),
+        ("build_model.d_input_noise", d_input_noise, "0",
+         "adds noise to the images D judges"),
+        ("build_model.d_r1_weight", d_r1_weight, "0",
+         "penalises the gradient of D's judgement of real images"),
+    )
+    for binding, value, off, what in options:
+        if value:
+            raise errors.ConfigurationError(
+                f"{binding} {what}; method 'feature_d' judges F's features with another D. "
+                f"Leave it {off} for 'feature_d'.")
 
 
 def _reject_moved(moved):
