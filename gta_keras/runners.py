@@ -37,6 +37,58 @@ def define_flags():
     flags.mark_flag_as_required("workdir")
 
 
+def define_seed_list_flags():
+    """`--seed_list` and `--summarize_only`, for the runners over seeds (seeds.py,
+    ablation.py); call only when run as a program, as `define_flags`."""
+    flags.DEFINE_list("seed_list", None,
+                      "Seeds to run instead of 0 .. seeds-1, e.g. 4,0: a weak seed "
+                      "first, or one study split into lanes run side by side. The "
+                      "summary covers the seeds of the call that wrote it.")
+    flags.DEFINE_boolean("summarize_only", False,
+                         "Run nothing: write the summary from the finished runs' eval "
+                         "JSONs as they are (e.g. after lanes), leaving out runs not "
+                         "finished.")
+
+
+def seed_numbers(seeds, seed_list=None):
+    """The seeds to run: `seed_list` as whole numbers, else 0 .. seeds-1.
+
+    Raises:
+      ValueError: for a seed that is not a whole number >= 0, or one given twice.
+    """
+    if not seed_list:
+        return list(range(seeds))
+    numbers = []
+    for seed in seed_list:
+        text = str(seed).strip()
+        if not text.isdigit():
+            raise ValueError(f"--seed_list={','.join(map(str, seed_list))}: {text!r} is "
+                             "not a seed (whole numbers >= 0, e.g. --seed_list=4,0).")
+        numbers.append(int(text))
+    if len(set(numbers)) != len(numbers):
+        raise ValueError(f"--seed_list={','.join(map(str, seed_list))} names a seed twice.")
+    return numbers
+
+
+def covered_seeds(seed_list, records, workdir):
+    """The seeds of `seed_list` that have a run in `records`, in its order.
+
+    Raises:
+      ValueError: `records` is empty (with --summarize_only: no run is finished).
+    """
+    if not records:
+        raise ValueError(f"No finished run in {workdir} to summarise (--summarize_only): "
+                         "run the study first, or check --workdir, --seeds and --numerics.")
+    return [seed for seed in seed_list if any(r["seed"] == seed for r in records)]
+
+
+def left_out_text(left_out):
+    """The summary's line naming the runs --summarize_only left out; '' for none."""
+    if not left_out:
+        return ""
+    return f"Not finished, left out (--summarize_only): {', '.join(left_out)}.\n\n"
+
+
 def read_config(gin_files, gin_bindings=(), report=None, parameters=()):
     """Reads what a runner needs from the shared configuration, before any run.
 

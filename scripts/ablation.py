@@ -2,6 +2,8 @@
 
   python scripts/ablation.py --gin_file=gin/demo.gin --seeds=3 --workdir=runs/ablation \
       [--numerics=default,no_onednn,one_thread]  # or onednn: scripts/seeds.py says which
+      [--seed_list=4,0]  # these seeds instead of 0 .. seeds-1
+      [--summarize_only]  # no run: the table of the finished ones
 
 Each (method, seed) is the real command line in its own process, in `DIR/<method>_seed<k>/`,
 with the shared gin files, then the method's layer `gin/ablations/<method>.gin` (which binds
@@ -11,7 +13,9 @@ A (method, seed) whose eval JSON for the reported split exists is finished and n
 again; one that stopped part way resumes from its last checkpoint (the CLI resumes).
 With `--numerics`, every (method, seed) runs once per numeric path, the environment of its
 process (`machine.NUMERIC_PATHS`, as in scripts/seeds.py), in `DIR/<method>_seed<k>_<path>/`
-off the default path.
+off the default path. `--seed_list` runs the given seeds in its order instead (lanes side
+by side in one DIR); `--summarize_only` runs nothing and writes the table from the finished
+runs, naming those left out (as in scripts/seeds.py).
 
 Writes `DIR/ablation.json` (every run, mean ± std per method, gap closed) and
 `DIR/ablation.md`: a Table-4-style table of mIoU mean ± std per method and each method's gap
@@ -64,6 +68,7 @@ def _define_flags():
     flags.DEFINE_list("methods", list(ORDER),
                       "Methods to run, of " + ", ".join(ORDER) + ".")
     flags.DEFINE_integer("seeds", 3, "Seeds per method: 0 .. seeds-1.")
+    runners.define_seed_list_flags()
     flags.DEFINE_list("numerics", [summaries.DEFAULT_NUMERICS],
                       "Numeric paths each (method, seed) runs on, of "
                       + ", ".join(machine.NUMERIC_PATHS) + ".")
@@ -149,6 +154,7 @@ def report_text(summary):
             f"{', '.join(paths)}; gap closed = (method − "
             f"source_only) / (target_only − source_only), from the means.\n\n"
             f"{markdown_table(methods, gaps)}\n{gains + chr(10) if gains else ''}"
+            f"{runners.left_out_text(summary.get('left_out'))}"
             f"Orders as the paper's Table 4 (source-only < feature D < no patch < no aux < "
             f"full): {order_text}.\n\nMethods:\n\n{rows}\n"
             f"Shared gin files: {', '.join(summary['gin_files']) or '-'}; bindings: "
@@ -160,8 +166,9 @@ def report_text(summary):
 
 
 def summarize(records, report, seeds, gin_files=(), gin_bindings=(),
-              numerics=(summaries.DEFAULT_NUMERICS,)):
-    """The ablation.json content from the run records (`summaries.run_record`)."""
+              numerics=(summaries.DEFAULT_NUMERICS,), left_out=()):
+    """The ablation.json content from the run records (`summaries.run_record`); `left_out`
+    names the runs --summarize_only left out."""
     methods = summaries.summarize(records)
     for name, info in methods.items():
         times = [r["seconds"] for r in records if r["method"] == name and r.get("seconds")]
@@ -174,7 +181,7 @@ def summarize(records, report, seeds, gin_files=(), gin_bindings=(),
             "runs": records, "methods": methods, "gains": summaries.paired_gains(records),
             "gap_closed": gap_closed(methods), "paper_order_holds": paper_order_holds(methods),
             "paper_table_4": PAPER_TABLE_4, "oracle": summaries.any_oracle(records),
-            "machine": summaries.runs_machine(numerics)}
+            "left_out": list(left_out), "machine": summaries.runs_machine(numerics)}
 
 
 def write(summary, workdir):
@@ -187,7 +194,8 @@ def _rank(method):
 
 
 def run(gin_files, workdir, seeds=3, methods=ORDER, gin_bindings=(), report=None,
-        data_dir=None, run_fn=subprocess.run, numerics=(summaries.DEFAULT_NUMERICS,)):
+        data_dir=None, run_fn=subprocess.run, numerics=(summaries.DEFAULT_NUMERICS,),
+        seed_list=None, summarize_only=False):
     """Trains and evaluates each unfinished (method, seed), then writes the table.
 
     Args:
@@ -201,34 +209,52 @@ def run(gin_files, workdir, seeds=3, methods=ORDER, gin_bindings=(), report=None
       run_fn: runs a command (`subprocess.run`; tests inject a fake); called with
         `check=True` and `env=` the numeric path's environment.
       numerics: numeric paths, keys of `machine.NUMERIC_PATHS`.
+      seed_list: the seeds to run instead of 0 .. seeds-1 (`runners.seed_numbers`).
+      summarize_only: run nothing; tabulate the finished runs and leave out (and name)
+        the others.
 
     Returns:
       The summary written to ablation.json.
+
+    Raises:
+      ValueError: for an unknown method, numeric path or bad seed list; with
+        `summarize_only`, when no run is finished.
     """
     unknown = [m for m in methods if m not in adaptation_model.METHODS]
     if unknown:
         raise ValueError(f"Unknown methods {unknown}; use any of {ORDER}.")
     numerics = list(numerics)
     machine.check_numerics(numerics)
+    seed_list = runners.seed_numbers(seeds, seed_list)
     report, _ = runners.read_config(gin_files, gin_bindings, report)
-    records = []
+    records, left_out = [], []
     for method in methods:
-        for seed in range(seeds):
+        for seed in seed_list:
             for path in numerics:
-                records.append(_run_one(method, seed, path, workdir, report, gin_files,
-                                        gin_bindings, data_dir, run_fn))
-    summary = summarize(records, report, range(seeds), gin_files, gin_bindings, numerics)
+                record = _run_one(method, seed, path, workdir, report, gin_files,
+                                  gin_bindings, data_dir, run_fn, summarize_only)
+                if record is None:
+                    left_out.append(f"{method} seed {seed} ({path})")
+                else:
+                    records.append(record)
+    covered = runners.covered_seeds(seed_list, records, workdir)
+    summary = summarize(records, report, covered, gin_files, gin_bindings, numerics,
+                        left_out)
     print(write(summary, workdir))
     return summary
 
 
 def _run_one(method, seed, path, workdir, report, gin_files, gin_bindings, data_dir,
-             run_fn):
-    """Runs one (method, seed, numeric path) unless finished; returns its record."""
+             run_fn, summarize_only=False):
+    """Runs one (method, seed, numeric path) unless finished; returns its record (None
+    when `summarize_only` and it is not finished)."""
     run_dir = os.path.join(workdir, summaries.run_name(method, seed, path))
     label = f"{method} seed {seed} ({path})"
     if is_finished(run_dir, report, method):
         print(f"{label}: finished, not run again", flush=True)
+    elif summarize_only:
+        print(f"{label}: not finished, left out", flush=True)
+        return None
     else:
         runners.run_timed(command(method, seed, run_dir, gin_files, gin_bindings, data_dir),
                           run_dir, run_fn, machine.numerics_env(path))
@@ -243,11 +269,13 @@ def main(argv):
     del argv
     try:
         machine.check_numerics(FLAGS.numerics)
-    except ValueError as error:  # A typo in --numerics: usage, not a traceback.
+        runners.seed_numbers(FLAGS.seeds, FLAGS.seed_list)
+    except ValueError as error:  # A typo in --numerics or --seed_list: usage, no traceback.
         raise app.UsageError(str(error)) from error
     with user_errors.exit_in_one_line():
         run(FLAGS.gin_file, FLAGS.workdir, FLAGS.seeds, FLAGS.methods, FLAGS.gin_bindings,
-            FLAGS.report, FLAGS.data_dir, numerics=FLAGS.numerics)
+            FLAGS.report, FLAGS.data_dir, numerics=FLAGS.numerics,
+            seed_list=FLAGS.seed_list, summarize_only=FLAGS.summarize_only)
 
 
 if __name__ == "__main__":

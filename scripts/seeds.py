@@ -50,37 +50,10 @@ def _define_flags():
     runners.define_flags()
     flags.DEFINE_list("methods", ["source_only", "lsd"], "Methods to compare.")
     flags.DEFINE_integer("seeds", 3, "Seeds per method: 0 .. seeds-1.")
-    flags.DEFINE_list("seed_list", None,
-                      "Seeds to run instead of 0 .. seeds-1, e.g. 4,0: a weak seed "
-                      "first, or one study split into lanes run side by side. "
-                      "DIR/summary.* covers the seeds of the call that wrote it.")
-    flags.DEFINE_boolean("summarize_only", False,
-                         "Run nothing: write DIR/summary.* from the finished runs' eval "
-                         "JSONs as they are (e.g. after lanes), leaving out runs not "
-                         "finished.")
+    runners.define_seed_list_flags()
     flags.DEFINE_list("numerics", [summaries.DEFAULT_NUMERICS],
                       "Numeric paths each (method, seed) runs on, of "
                       + ", ".join(machine.NUMERIC_PATHS) + ".")
-
-
-def seed_numbers(seeds, seed_list=None):
-    """The seeds to run: `seed_list` as whole numbers, else 0 .. seeds-1.
-
-    Raises:
-      ValueError: for a seed that is not a whole number >= 0, or one given twice.
-    """
-    if not seed_list:
-        return list(range(seeds))
-    numbers = []
-    for seed in seed_list:
-        text = str(seed).strip()
-        if not text.isdigit():
-            raise ValueError(f"--seed_list={','.join(map(str, seed_list))}: {text!r} is "
-                             "not a seed (whole numbers >= 0, e.g. --seed_list=4,0).")
-        numbers.append(int(text))
-    if len(set(numbers)) != len(numbers):
-        raise ValueError(f"--seed_list={','.join(map(str, seed_list))} names a seed twice.")
-    return numbers
 
 
 def command(method, seed, run_dir, gin_files, gin_bindings, data_dir=None):
@@ -91,6 +64,7 @@ def command(method, seed, run_dir, gin_files, gin_bindings, data_dir=None):
 
 
 # Shared with scripts/ablation.py.
+seed_numbers = runners.seed_numbers
 summarize = summaries.summarize
 checkpoint_lines = summaries.checkpoint_lines
 markdown_table = summaries.per_class_table
@@ -125,8 +99,7 @@ def report_text(summary):
     over = (f"{seed_text} × numeric paths {', '.join(paths)}" if len(paths) > 1
             else f"{seed_text} ({paths[0]} numerics)")
     oracle = summaries.oracle_text(records)
-    left_out = ("Not finished, left out (--summarize_only): "
-                f"{', '.join(summary['left_out'])}.\n\n" if summary.get("left_out") else "")
+    left_out = runners.left_out_text(summary.get("left_out"))
     return (f"{oracle + chr(10) if oracle else ''}"
             f"IoU (%) on {summary['report']}, mean ± std ({summaries.STD_NOTE}) over "
             f"{over}\n\n"
@@ -192,11 +165,8 @@ def run(gin_files, workdir, methods=("source_only", "lsd"), seeds=3,
                 took = "time not kept" if seconds is None else f"{seconds:.0f} s"
                 print(f"{method} seed {seed} ({path}): mIoU {100 * record['miou']:.1f} at "
                       f"step {record['checkpoint_step']} ({took})", flush=True)
-    if summarize_only and not records:
-        raise ValueError(f"No finished run in {workdir} to summarise (--summarize_only): "
-                         "run the study first, or check --workdir, --seeds and --numerics.")
     # The seeds the summary covers: all asked for, less any left out whole.
-    covered = [seed for seed in seed_list if any(r["seed"] == seed for r in records)]
+    covered = runners.covered_seeds(seed_list, records, workdir)
     summary = {"report": report, "gin_files": list(gin_files),
                "gin_bindings": list(gin_bindings), "seeds": len(covered),
                "seed_list": covered, "numerics": numerics,

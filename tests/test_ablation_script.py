@@ -199,3 +199,39 @@ def test_real_command_line_on_smoke_two_methods_one_seed(tmp_path, demo_data_dir
         with open(runs.operative_config_path(run_dir)) as f:
             assert f"build_model.method = '{method}'" in f.read()
     assert "Feature space based D" in open(os.path.join(workdir, "ablation.md")).read()
+
+
+def test_a_seed_list_runs_those_seeds_in_its_order(ablation, tmp_path):
+    calls = []
+    summary = ablation.run([SMOKE], str(tmp_path), seeds=5, methods=["source_only", "lsd"],
+                           seed_list=["1", "0"], run_fn=_fake_runner(calls))
+    folders = [os.path.basename(c[3].split("=", 1)[1]) for c in calls]
+    assert folders == ["source_only_seed1", "source_only_seed0", "lsd_seed1", "lsd_seed0"]
+    assert summary["seeds"] == [1, 0]
+    assert "over seeds 1, 0 × numeric paths default" in (tmp_path / "ablation.md").read_text()
+    with pytest.raises(ValueError, match=r"--seed_list=2,2 names a seed twice"):
+        ablation.run([SMOKE], str(tmp_path / "bad"), seed_list=["2", "2"], run_fn=None)
+    with pytest.raises(ValueError, match=r"'x' is not a seed"):
+        ablation.run([SMOKE], str(tmp_path / "bad"), seed_list=["x"], run_fn=None)
+    assert not os.path.exists(tmp_path / "bad")
+
+
+def test_summarize_only_runs_nothing_and_names_the_runs_left_out(ablation, tmp_path):
+    ablation.run([SMOKE], str(tmp_path), seeds=2, methods=["source_only", "lsd"],
+                 seed_list=["1"], run_fn=_fake_runner([]))
+    summary = ablation.run([SMOKE], str(tmp_path), seeds=2, methods=["source_only", "lsd"],
+                           summarize_only=True, run_fn=None)
+    assert [(r["method"], r["seed"]) for r in summary["runs"]] == [("source_only", 1),
+                                                                    ("lsd", 1)]
+    assert summary["left_out"] == ["source_only seed 0 (default)", "lsd seed 0 (default)"]
+    assert summary["seeds"] == [1]
+    assert summary["gains"]["lsd"]["pairs"][0]["gain"] == pytest.approx(0.44 - 0.22)
+    text = (tmp_path / "ablation.md").read_text()
+    assert ("Not finished, left out (--summarize_only): source_only seed 0 (default), "
+            "lsd seed 0 (default).") in text
+    assert json.loads((tmp_path / "ablation.json").read_text())["left_out"] == summary[
+        "left_out"]
+    with pytest.raises(ValueError, match="No finished run in .* to summarise"):
+        ablation.run([SMOKE], str(tmp_path / "none"), seeds=1, summarize_only=True,
+                     run_fn=None)
+    assert not os.path.exists(tmp_path / "none")
