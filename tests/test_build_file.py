@@ -6,19 +6,16 @@ Runs under pytest and under Bazel (`//:test_build_file` has the source tree as d
 import ast
 import difflib
 import glob
-import importlib.util
 import os
 import re
+
+from tests import cli
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _update_build():
-    spec = importlib.util.spec_from_file_location(
-        "update_build", os.path.join(ROOT, "scripts", "update_build.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return cli.import_script("scripts/update_build.py")
 
 
 def _build_text():

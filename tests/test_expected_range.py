@@ -1,6 +1,5 @@
 """scripts/expected_range.py: the range `make demo` prints beside its result."""
 
-import importlib.util
 import json
 import os
 import re
@@ -9,6 +8,7 @@ import statistics
 import pytest
 
 from gta_keras import runs
+from tests import cli
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEMO = os.path.join(ROOT, "gin", "demo.gin")
@@ -17,11 +17,7 @@ REPORT = "procedural_streets/realistic:validation"
 
 @pytest.fixture(scope="module")
 def expected_range():
-    spec = importlib.util.spec_from_file_location(
-        "expected_range_script", os.path.join(ROOT, "scripts", "expected_range.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return cli.import_script("scripts/expected_range.py")
 
 
 def _write_eval(workdir, miou, method="lsd", step=1500, spec=REPORT):

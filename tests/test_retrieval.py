@@ -1,7 +1,6 @@
 """Cross-domain retrieval (paper Section 5.4): the metrics on descriptors whose answer is
 known, the protocol's checks, the evaluated checkpoint, and the command on tiny runs."""
 
-import importlib.util
 import itertools
 import json
 import os
@@ -162,11 +161,7 @@ def test_k_max_and_layers_are_checked():
 
 @pytest.fixture(scope="module")
 def script():
-    spec = importlib.util.spec_from_file_location(
-        "retrieval_script", os.path.join(ROOT, "scripts", "retrieval.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return cli.import_script("scripts/retrieval.py")
 
 
 def _make_run(workdir, method, data_dir, average_offset=None):
