@@ -15,6 +15,7 @@ import time
 from absl import flags
 import gin
 
+from gta_keras import errors
 from gta_keras import runs
 from gta_keras import selection
 from gta_keras import user_errors
@@ -74,10 +75,11 @@ def covered_seeds(seed_list, records, workdir):
     """The seeds of `seed_list` that have a run in `records`, in its order.
 
     Raises:
-      ValueError: `records` is empty (with --summarize_only: no run is finished).
+      errors.ConfigurationError: `records` is empty (with --summarize_only: no run is
+        finished); the command line reports it in one line.
     """
     if not records:
-        raise ValueError(f"No finished run in {workdir} to summarise (--summarize_only): "
+        raise errors.ConfigurationError(f"No finished run in {workdir} to summarise (--summarize_only): "
                          "run the study first, or check --workdir, --seeds and --numerics.")
     return [seed for seed in seed_list if any(r["seed"] == seed for r in records)]
 

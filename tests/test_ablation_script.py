@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from gta_keras import errors
 from gta_keras import runs
 from gta_keras import selection
 from tests import cli
@@ -231,7 +232,7 @@ def test_summarize_only_runs_nothing_and_names_the_runs_left_out(ablation, tmp_p
             "lsd seed 0 (default).") in text
     assert json.loads((tmp_path / "ablation.json").read_text())["left_out"] == summary[
         "left_out"]
-    with pytest.raises(ValueError, match="No finished run in .* to summarise"):
+    with pytest.raises(errors.ConfigurationError, match="No finished run in .* to summarise"):
         ablation.run([SMOKE], str(tmp_path / "none"), seeds=1, summarize_only=True,
                      run_fn=None)
     assert not os.path.exists(tmp_path / "none")

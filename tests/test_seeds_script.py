@@ -11,6 +11,7 @@ import sys
 
 import pytest
 
+from gta_keras import errors
 from gta_keras import machine
 from gta_keras import runners
 from gta_keras import runs
@@ -364,6 +365,6 @@ def test_summarize_only_runs_nothing_and_names_the_runs_left_out(seeds, tmp_path
 
 
 def test_summarize_only_without_a_finished_run_says_so(seeds, tmp_path):
-    with pytest.raises(ValueError, match="No finished run in .* to summarise"):
+    with pytest.raises(errors.ConfigurationError, match="No finished run in .* to summarise"):
         seeds.run([SMOKE], str(tmp_path), seeds=1, summarize_only=True, run_fn=None)
     assert not os.listdir(tmp_path)
