@@ -79,8 +79,9 @@ def covered_seeds(seed_list, records, workdir):
         finished); the command line reports it in one line.
     """
     if not records:
-        raise errors.ConfigurationError(f"No finished run in {workdir} to summarise (--summarize_only): "
-                         "run the study first, or check --workdir, --seeds and --numerics.")
+        raise errors.ConfigurationError(
+            f"No finished run in {workdir} to summarise (--summarize_only): run the study "
+            "first, or check --workdir, --seeds and --numerics.")
     return [seed for seed in seed_list if any(r["seed"] == seed for r in records)]
 
 
