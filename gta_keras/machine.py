@@ -198,6 +198,20 @@ def onednn_by_default(cpu_flags=None):
     return any(flag in cpu_flags for flag in ONEDNN_DEFAULT_FLAGS)
 
 
+def onednn_on_path(path, cpu_flags=None):
+    """Whether a run's process on numeric path `path` runs oneDNN's kernels, by TF's rule:
+    TF_ENABLE_ONEDNN_OPTS as the path sets it, else `onednn_by_default()` (None where that
+    is not known).
+
+    Raises:
+      ValueError: for an unknown path.
+    """
+    setting = numerics_env(path, environ={}).get("TF_ENABLE_ONEDNN_OPTS")
+    if setting is not None:
+        return setting != "0"
+    return onednn_by_default(cpu_flags)
+
+
 def _tensorflow_onednn_switch():
     """TensorFlow's own switch (IsMklEnabled, fixed at its first use in a process); None
     where its private module cannot be read. Imports TensorFlow."""
@@ -266,12 +280,27 @@ def vector_tier(isa):
 
 
 def one_line(description=None):
-    """A short text form, e.g. for the head of a markdown table."""
+    """A short text form, e.g. for the head of a markdown table. "onednn" may be one
+    state or, for runs on several numeric paths, {path: state} (`summaries.runs_machine`)."""
     d = description or describe()
     extra = " + bf16" if "avx512_bf16" in d["isa"] or "amx_bf16" in d["isa"] else ""
     isa = vector_tier(d["isa"]) + extra
     generation = (f"family/model {d['cpu_family_model']}, "
                   if d.get("cpu_family_model") else "")
     return (f"{d['cpu_model']} ({generation}{d['architecture']}, {isa}, {d['cores']} cores), "
-            f"TF {d['tensorflow']}, Keras {d['keras']}, oneDNN "
-            f"{'on' if d['onednn'] else 'off'}, numerics {d.get('numerics', 'not recorded')}")
+            f"TF {d['tensorflow']}, Keras {d['keras']}, oneDNN {_onednn_text(d['onednn'])}, "
+            f"numerics {d.get('numerics', 'not recorded')}")
+
+
+_ONEDNN_WORDS = {True: "on", False: "off", None: "not known"}
+
+
+def _onednn_text(state):
+    """"on", "off", or per path: "on (default, one_thread), off (no_onednn)"; "not known"
+    where the rule does not say (`onednn_by_default` off Linux x86)."""
+    if not isinstance(state, dict):
+        return _ONEDNN_WORDS[state]
+    paths = {}
+    for path, on in state.items():
+        paths.setdefault(_ONEDNN_WORDS[on], []).append(path)
+    return ", ".join(f"{word} ({', '.join(names)})" for word, names in paths.items())

@@ -335,9 +335,14 @@ def gain_text(gains, baseline=BASELINE):
 
 def runs_machine(numerics):
     """`machine.describe()` of this process, its "numerics" the runs' paths ("default,
-    one_thread"): the runner itself is on one path, its runs on those."""
+    one_thread") and its "onednn" theirs: the runner itself is on one path, its runs on
+    those. "onednn" is one state when every path has it, else {path: state}
+    (`machine.onednn_on_path`)."""
     stamp = machine.describe()
     stamp["numerics"] = ", ".join(numerics)
+    states = {path: machine.onednn_on_path(path) for path in numerics}
+    stamp["onednn"] = (next(iter(states.values())) if len(set(states.values())) == 1
+                       else states)
     return stamp
 
 

@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from gta_keras import machine
+from gta_keras import summaries
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -100,6 +101,27 @@ def test_the_onednn_path_that_repeats_the_default_is_refused(monkeypatch):
     machine.check_numerics(["default", "one_thread", "onednn"], avx2)
     machine.check_numerics(["default", "no_onednn", "one_thread"], vnni)
     machine.check_numerics(["no_onednn", "onednn"], avx2)  # neither is "default"
+
+
+def test_a_runs_onednn_state_follows_its_path_and_the_summary_says_it(monkeypatch):
+    monkeypatch.setattr(machine.platform, "system", lambda: "Linux")
+    monkeypatch.setattr(machine.platform, "machine", lambda: "x86_64")
+    avx2, vnni = {"avx2", "fma"}, {"avx2", "avx512f", "avx512_vnni"}
+    on_path = {path: (machine.onednn_on_path(path, avx2), machine.onednn_on_path(path, vnni))
+               for path in machine.NUMERIC_PATHS}
+    assert on_path == {"default": (False, True), "no_onednn": (False, False),
+                       "one_thread": (False, True), "onednn": (True, True)}
+    # A runner's summary: its runs' state, not the runner's own (oneDNN on here).
+    monkeypatch.setattr(machine, "onednn_by_default", lambda cpu_flags=None: True)
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "1")  # the runner's shell, not its runs'
+    alone = summaries.runs_machine(["no_onednn"])
+    assert alone["onednn"] is False and "oneDNN off, numerics no_onednn" in machine.one_line(
+        alone)
+    mixed = summaries.runs_machine(["default", "no_onednn", "one_thread"])
+    assert mixed["onednn"] == {"default": True, "no_onednn": False, "one_thread": True}
+    assert ("oneDNN on (default, one_thread), off (no_onednn), numerics default, no_onednn, "
+            "one_thread") in machine.one_line(mixed)
+    assert summaries.runs_machine(["default", "one_thread"])["onednn"] is True
 
 
 def test_each_numeric_path_is_its_environment():
