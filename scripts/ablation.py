@@ -217,8 +217,8 @@ def run(gin_files, workdir, seeds=3, methods=ORDER, gin_bindings=(), report=None
       The summary written to ablation.json.
 
     Raises:
-      ValueError: for an unknown method, numeric path or bad seed list; with
-        `summarize_only`, when no run is finished.
+      ValueError: for an unknown method, numeric path or bad seed list.
+      errors.ConfigurationError: with `summarize_only`, when no run is finished.
     """
     unknown = [m for m in methods if m not in adaptation_model.METHODS]
     if unknown:

@@ -133,7 +133,8 @@ def run(gin_files, workdir, methods=("source_only", "lsd"), seeds=3,
       The summary written to summary.json.
 
     Raises:
-      ValueError: with `summarize_only`, when no run is finished.
+      ValueError: for an unknown numeric path or a bad seed list.
+      errors.ConfigurationError: with `summarize_only`, when no run is finished.
     """
     numerics = list(numerics)
     machine.check_numerics(numerics)  # A typo fails before any training.
