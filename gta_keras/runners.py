@@ -85,6 +85,11 @@ def covered_seeds(seed_list, records, workdir):
     return [seed for seed in seed_list if any(r["seed"] == seed for r in records)]
 
 
+def run_label(method, seed, path):
+    """How the runners name one run in their output, e.g. "lsd seed 4 (one_thread)"."""
+    return f"{method} seed {seed} ({path})"
+
+
 def left_out_text(left_out):
     """The summary's line naming the runs --summarize_only left out; '' for none."""
     if not left_out:

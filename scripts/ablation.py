@@ -234,7 +234,7 @@ def run(gin_files, workdir, seeds=3, methods=ORDER, gin_bindings=(), report=None
                 record = _run_one(method, seed, path, workdir, report, gin_files,
                                   gin_bindings, data_dir, run_fn, summarize_only)
                 if record is None:
-                    left_out.append(f"{method} seed {seed} ({path})")
+                    left_out.append(runners.run_label(method, seed, path))
                 else:
                     records.append(record)
     covered = runners.covered_seeds(seed_list, records, workdir)
@@ -249,7 +249,7 @@ def _run_one(method, seed, path, workdir, report, gin_files, gin_bindings, data_
     """Runs one (method, seed, numeric path) unless finished; returns its record (None
     when `summarize_only` and it is not finished)."""
     run_dir = os.path.join(workdir, summaries.run_name(method, seed, path))
-    label = f"{method} seed {seed} ({path})"
+    label = runners.run_label(method, seed, path)
     if is_finished(run_dir, report, method):
         print(f"{label}: finished, not run again", flush=True)
     elif summarize_only:

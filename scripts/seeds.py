@@ -147,11 +147,12 @@ def run(gin_files, workdir, methods=("source_only", "lsd"), seeds=3,
                 run_dir = os.path.join(workdir, summaries.run_name(method, seed, path))
                 line = command(method, seed, run_dir, gin_files, gin_bindings, data_dir)
                 env = machine.numerics_env(path)
+                label = runners.run_label(method, seed, path)
                 finished = runners.is_finished(run_dir, report, method)
                 if summarize_only:
                     if not finished:
-                        left_out.append(f"{method} seed {seed} ({path})")
-                        print(f"{left_out[-1]}: not finished, left out", flush=True)
+                        left_out.append(label)
+                        print(f"{label}: not finished, left out", flush=True)
                         continue
                     # Otherwise read as it was scored: no evaluation.
                 elif finished:
@@ -164,7 +165,7 @@ def run(gin_files, workdir, methods=("source_only", "lsd"), seeds=3,
                 record = summaries.run_record(method, seed, run_dir, report, seconds, path)
                 records.append(record)
                 took = "time not kept" if seconds is None else f"{seconds:.0f} s"
-                print(f"{method} seed {seed} ({path}): mIoU {100 * record['miou']:.1f} at "
+                print(f"{label}: mIoU {100 * record['miou']:.1f} at "
                       f"step {record['checkpoint_step']} ({took})", flush=True)
     # The seeds the summary covers: all asked for, less any left out whole.
     covered = runners.covered_seeds(seed_list, records, workdir)
