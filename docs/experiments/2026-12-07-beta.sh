@@ -5,12 +5,6 @@
 # to 0.5; BETA=0.3 runs the plain demo with the same evaluation. Runs in
 # runs/beta_screen/lsd_seed<k>_beta<digits>[_<path>]. Written up in 2026-12-07-beta.md.
 BETA=${BETA:-0.5}
-NUMERICS=${NUMERICS:-default}
-case "$NUMERICS" in
-  default) path=(-u TF_ENABLE_ONEDNN_OPTS -u TF_NUM_INTRAOP_THREADS) suffix="" ;;
-  one_thread) path=(-u TF_ENABLE_ONEDNN_OPTS TF_NUM_INTRAOP_THREADS=1) suffix="_one_thread" ;;
-  no_onednn) path=(-u TF_NUM_INTRAOP_THREADS TF_ENABLE_ONEDNN_OPTS=0) suffix="_no_onednn" ;;
-  *) echo "NUMERICS=$NUMERICS: use default, one_thread or no_onednn" >&2; exit 2 ;;
-esac
+source "$(dirname "$0")/numeric-path.sh"  # sets path and suffix from NUMERICS
 env "${path[@]}" "$(dirname "$0")/lsd-screen.sh" runs/beta_screen "_beta${BETA//./}${suffix}" \
   "${*:-4 0 1 2 3}" "loss_weights.beta = $BETA"

@@ -9,13 +9,7 @@ cd "$(dirname "$0")/../.."  # The repository root.
 PYTHON=${PYTHON:-.venv/bin/python}
 BATCH=${BATCH:-16}
 METHOD=${METHOD:-lsd}
-NUMERICS=${NUMERICS:-default}
-case "$NUMERICS" in
-  default) path=(-u TF_ENABLE_ONEDNN_OPTS -u TF_NUM_INTRAOP_THREADS) suffix="" ;;
-  one_thread) path=(-u TF_ENABLE_ONEDNN_OPTS TF_NUM_INTRAOP_THREADS=1) suffix="_one_thread" ;;
-  no_onednn) path=(-u TF_NUM_INTRAOP_THREADS TF_ENABLE_ONEDNN_OPTS=0) suffix="_no_onednn" ;;
-  *) echo "NUMERICS=$NUMERICS: use default, one_thread or no_onednn" >&2; exit 2 ;;
-esac
+source docs/experiments/numeric-path.sh  # sets path and suffix from NUMERICS
 steps=$((12000 / BATCH))
 out=runs/batch_screen
 mkdir -p "$out"

@@ -6,12 +6,6 @@
 # machine.NUMERIC_PATHS); each run scores realistic:tuning too. Source-only builds no G or D,
 # so it has nothing to run here. Runs in runs/init_screen/lsd_seed<k>_init002[_<path>].
 # Written up in 2026-12-07-reference-init.md.
-NUMERICS=${NUMERICS:-default}
-case "$NUMERICS" in
-  default) path=(-u TF_ENABLE_ONEDNN_OPTS -u TF_NUM_INTRAOP_THREADS) suffix="" ;;
-  one_thread) path=(-u TF_ENABLE_ONEDNN_OPTS TF_NUM_INTRAOP_THREADS=1) suffix="_one_thread" ;;
-  no_onednn) path=(-u TF_NUM_INTRAOP_THREADS TF_ENABLE_ONEDNN_OPTS=0) suffix="_no_onednn" ;;
-  *) echo "NUMERICS=$NUMERICS: use default, one_thread or no_onednn" >&2; exit 2 ;;
-esac
+source "$(dirname "$0")/numeric-path.sh"  # sets path and suffix from NUMERICS
 env "${path[@]}" "$(dirname "$0")/lsd-screen.sh" runs/init_screen "_init002${suffix}" \
   "${*:-4 0 1 2 3}" "generator.init = 'normal_0.02'" "discriminator.init = 'normal_0.02'"
