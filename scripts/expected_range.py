@@ -8,7 +8,8 @@ it like a new seed, so one run's mIoU is a draw from a spread, not a fixed numbe
 
 The expected figures are the measured runs in `gin/demo_expected.json` (one data file, keyed
 by gin file, then method, then "name:split"; each run names its seed, numeric path and
-machine), not a range typed by hand: the range printed is mean ± 2 std over those runs, the
+machine; each method's "labels" entry says where its runs come from, as methods may have
+been measured on other CPUs), not a range typed by hand: the range printed is mean ± 2 std over those runs, the
 std the sample std (n - 1). A result outside it is reported, not an error (exit status 0):
 below it points at a broken install or an unusual draw, above it is a better draw.
 Reads only JSON files (no TensorFlow), so it adds nothing noticeable to the demo's time.
@@ -111,7 +112,8 @@ def report(gin_file, workdir, expected_path=EXPECTED):
         lines.append(
             f"{short_name(spec)} mIoU {100 * result['miou']:.1f}; expected for {key} "
             f"({method}): {100 * bounds['low']:.1f}-{100 * bounds['high']:.1f} (mean ± 2 std "
-            f"over {bounds['n']} runs: {config['label']}): {verdict(result['miou'], bounds)}.")
+            f"over {bounds['n']} runs: {config['labels'][method]}): "
+            f"{verdict(result['miou'], bounds)}.")
     return lines or [f"No result in {workdir} to compare with {key}'s expected range."]
 
 

@@ -121,3 +121,4 @@ def test_demo_keeps_its_own_settings_apart_from_the_paper():
     assert q("loss_weights.beta") == 0.3
     assert q("build_model.reduction") == "mean"
     assert q("discriminator.norm") == "layer"
+    assert q("generator.init") == q("discriminator.init") == "normal_0.02"
