@@ -9,9 +9,10 @@ it like a new seed, so one run's mIoU is a draw from a spread, not a fixed numbe
 The expected figures are the measured runs in `gin/demo_expected.json` (one data file, keyed
 by gin file, then method, then "name:split"; each run names its seed, numeric path and
 machine; each method's "labels" entry says where its runs come from, as methods may have
-been measured on other CPUs), not a range typed by hand: the range printed is mean ± 2 std over those runs, the
-std the sample std (n - 1). A result outside it is reported, not an error (exit status 0):
-below it points at a broken install or an unusual draw, above it is a better draw.
+been measured on other CPUs), not a range typed by hand: the range printed is mean ± 2 std
+over those runs, the std the sample std (n - 1). A result outside it is reported, not an
+error (exit status 0): below it points at a broken install or an unusual draw, above it is
+a better draw.
 Reads only JSON files (no TensorFlow), so it adds nothing noticeable to the demo's time.
 """
 
